@@ -1,0 +1,41 @@
+import type { Response } from 'express';
+import { OrdersagaError, isTransient } from './errors.js';
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Maps any thrown value to a problem document. Named errors keep their
+ * status and detail; anything else becomes a 500/503 whose detail never
+ * carries a stack trace or SQL.
+ */
+export function toProblem(err: unknown, instance?: string): Problem {
+  if (err instanceof OrdersagaError) {
+    return { type: 'about:blank', title: err.title, status: err.status, detail: err.message, instance, ...err.extensions };
+  }
+  if (isTransient(err)) {
+    return {
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'A dependency is temporarily unavailable; retry the request.',
+      instance,
+    };
+  }
+  return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'An unexpected error occurred.', instance };
+}
+
+/** The one writer of problem documents. */
+export function sendProblem(res: Response, problem: Problem): void {
+  if (problem.status === 503) res.setHeader('Retry-After', '1');
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
