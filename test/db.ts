@@ -1,0 +1,45 @@
+/** A database of its own for each test file, cloned from the migrated template. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createDb, type Db } from '../lib/db.js';
+
+export interface TestDatabase {
+  db: Db;
+  url: string;
+  name: string;
+  /** Closes the pool and drops the database. */
+  destroy(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(poolMax = 10): Promise<TestDatabase> {
+  const name = `ordersaga_t_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name} template ${inject('pgTemplate')}`));
+  const url = withDatabase(inject('pgAdminUrl'), name);
+  const db = createDb({ url, poolMax });
+  return {
+    db,
+    url,
+    name,
+    async destroy() {
+      await db.destroy();
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
