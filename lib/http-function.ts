@@ -11,7 +11,14 @@ import type { Request, Response } from 'express';
 import { CloudEvent, HTTP, ValidationError as CloudEventValidationError } from 'cloudevents';
 import { readEvent, type EventName, type Incoming } from '../events/index.js';
 import type { Db } from './db.js';
-import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors.js';
+import {
+  MethodNotAllowedError,
+  NotFoundError,
+  OrdersagaError,
+  PayloadTooLargeError,
+  TransientError,
+  ValidationError,
+} from './errors.js';
 import { consumeOnce } from './inbox.js';
 import type { Logger } from './log.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -53,6 +60,8 @@ export interface FunctionSpec {
   events?: EventHandlers;
   /** Events from outside the catalogue (e.g. a PingSource's), by CloudEvent type. */
   foreignEvents?: Record<string, (event: CloudEvent<unknown>) => Promise<void>>;
+  /** Receives every valid CloudEvent, of any type, instead of the catalogue (the dead-letter sink). */
+  anyEvent?: (event: CloudEvent<unknown>) => Promise<void>;
 }
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
@@ -102,7 +111,7 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       const detail = err instanceof CloudEventValidationError ? `${err.message}: ${JSON.stringify(err.errors ?? [])}` : (err as Error).message;
       throw new ValidationError(`Not a valid CloudEvent: ${detail}`);
     }
-    const foreign = spec.foreignEvents?.[event.type];
+    const foreign = spec.foreignEvents?.[event.type] ?? spec.anyEvent;
     if (foreign) {
       await foreign(event);
       res.status(204).end();
@@ -167,8 +176,11 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       if (length > BODY_LIMIT_BYTES || rawBodyOf(req).length > BODY_LIMIT_BYTES) {
         throw new PayloadTooLargeError(`The request body exceeds ${BODY_LIMIT_BYTES} bytes`);
       }
-      if (req.method === 'POST' && isCloudEventRequest(req)) await handleEvent(req, res);
-      else await handleRoute(req, res);
+      if (req.method === 'POST' && isCloudEventRequest(req)) {
+        await handleEvent(req, res).catch(finalUnlessTransient);
+      } else {
+        await handleRoute(req, res);
+      }
     } catch (err) {
       const problem = toProblem(err, req.path);
       if (problem.status >= 500) {
@@ -177,6 +189,18 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       if (!res.headersSent) sendProblem(res, problem);
     }
   };
+}
+
+/**
+ * For an event, a refusal is final: Knative retries 404 and 409, so a
+ * business error must not reach the Broker as one of those. Anything that is
+ * not transient becomes 400 (to the dead-letter sink); transient stays 5xx.
+ */
+function finalUnlessTransient(err: unknown): never {
+  if (err instanceof OrdersagaError && !(err instanceof TransientError) && err.status !== 400) {
+    throw new ValidationError(`Event refused: ${err.message}`);
+  }
+  throw err;
 }
 
 /** The parsed JSON body of a POST; anything else is a 400. */

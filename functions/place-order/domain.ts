@@ -1,0 +1,176 @@
+/**
+ * Orders and their saga: placed (pending) → confirmed, or cancelled with a
+ * reason. Each transition happens once (a conditional UPDATE on
+ * `status = 'pending'`), is written to the order's history with the event
+ * that caused it, and is announced on the `order_terminal` channel for
+ * requests waiting with `Prefer: wait`.
+ */
+import type { Db } from '../../lib/db.js';
+import { ConflictError, NotFoundError } from '../../lib/errors.js';
+import type { Tx } from '../../lib/unit-of-work.js';
+import type { OrderCancelled, OrderPlaced } from '../../events/index.js';
+
+export const TERMINAL_CHANNEL = 'order_terminal';
+
+export type OrderStatus = 'pending' | 'confirmed' | 'cancelled';
+export type CancelReason = OrderCancelled['reason'];
+
+export interface HistoryEntry {
+  step: string;
+  status: OrderStatus;
+  eventType: string | null;
+  eventId: string | null;
+  at: string;
+}
+
+export interface Order {
+  id: string;
+  accountId: string;
+  slotId: string;
+  seats: number;
+  amount: number;
+  status: OrderStatus;
+  reason: CancelReason | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface OrderWithHistory extends Order {
+  history: HistoryEntry[];
+}
+
+interface OrderRow {
+  id: string;
+  account_id: string;
+  slot_id: string;
+  seats: number;
+  amount: number;
+  status: OrderStatus;
+  reason: CancelReason | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toOrder = (row: OrderRow): Order => ({
+  id: row.id,
+  accountId: row.account_id,
+  slotId: row.slot_id,
+  seats: row.seats,
+  amount: row.amount,
+  status: row.status,
+  reason: row.reason,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+/** What caused a step: the event delivered, or the HTTP request (no event). */
+export interface Cause {
+  type: string;
+  id: string;
+}
+
+export interface NewOrder {
+  orderId: string;
+  accountId: string;
+  slotId: string;
+  seats: number;
+}
+
+/**
+ * Places the order (pending) and announces `order.placed`. The amount is the
+ * slot's price × seats; an unknown slot costs 0 and the saga cancels the
+ * order as `unknown_slot`. Placing the same order again is a no-op.
+ */
+export async function placeOrder(tx: Tx, input: NewOrder, cause: Cause | null): Promise<Order> {
+  const account = await tx.trx('accounts').where({ id: input.accountId }).first('id');
+  if (!account) throw new NotFoundError(`No account ${input.accountId}`);
+  // Prices are immutable once a slot exists, so reading the catalogue here is safe.
+  const slot = await tx.trx('slots').where({ id: input.slotId }).first('price');
+  const amount = slot ? slot.price * input.seats : 0;
+  const [row] = await tx.trx('orders')
+    .insert({ id: input.orderId, account_id: input.accountId, slot_id: input.slotId, seats: input.seats, amount, status: 'pending' })
+    .onConflict('id')
+    .ignore()
+    .returning<OrderRow[]>('*');
+  if (!row) {
+    const existing = await tx.trx('orders').where({ id: input.orderId }).first<OrderRow>();
+    if (existing!.account_id !== input.accountId || existing!.slot_id !== input.slotId || existing!.seats !== input.seats) {
+      throw new ConflictError(`Order ${input.orderId} exists with other details`);
+    }
+    return toOrder(existing!);
+  }
+  const placed: OrderPlaced = { orderId: row.id, accountId: row.account_id, slotId: row.slot_id, seats: row.seats, amount: row.amount };
+  await tx.emit({ name: 'order.placed', subject: row.id, data: placed });
+  await tx.trx('order_history').insert({
+    order_id: row.id,
+    step: 'placed',
+    status: 'pending',
+    event_type: cause?.type ?? null,
+    event_id: cause?.id ?? tx.emitted.at(-1)!.id,
+  });
+  return toOrder(row);
+}
+
+/** payment.charged → confirmed. */
+export async function confirmOrder(tx: Tx, orderId: string, cause: Cause): Promise<void> {
+  const row = await finish(tx, orderId, 'confirmed', null, cause);
+  if (!row) return;
+  await tx.emit({ name: 'order.confirmed', subject: orderId, data: orderCore(row) });
+}
+
+/** slot.rejected or slot.released → cancelled with `reason`. */
+export async function cancelOrder(tx: Tx, orderId: string, reason: CancelReason, cause: Cause): Promise<void> {
+  const row = await finish(tx, orderId, 'cancelled', reason, cause);
+  if (!row) return;
+  await tx.emit({ name: 'order.cancelled', subject: orderId, data: { ...orderCore(row), reason } });
+}
+
+const orderCore = (row: OrderRow) => ({
+  orderId: row.id,
+  accountId: row.account_id,
+  slotId: row.slot_id,
+  seats: row.seats,
+  amount: row.amount,
+});
+
+/** Moves a pending order to its terminal status once; undefined if it was not pending. */
+async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: CancelReason | null, cause: Cause): Promise<OrderRow | undefined> {
+  const [row] = await tx.trx('orders')
+    .where({ id: orderId, status: 'pending' })
+    .update({ status, reason, updated_at: tx.trx.fn.now() })
+    .returning<OrderRow[]>('*');
+  if (!row) return undefined;
+  await tx.trx('order_history').insert({ order_id: orderId, step: status, status, event_type: cause.type, event_id: cause.id });
+  await tx.trx.raw('select pg_notify(?, ?)', [TERMINAL_CHANNEL, orderId]);
+  return row;
+}
+
+export async function findOrder(db: Db, orderId: string, accountId: string): Promise<OrderWithHistory> {
+  const row = await db('orders').where({ id: orderId, account_id: accountId }).first<OrderRow | undefined>();
+  if (!row) throw new NotFoundError(`No order ${orderId}`);
+  const history = await db('order_history').where({ order_id: orderId }).orderBy('id').select('step', 'status', 'event_type', 'event_id', 'at');
+  return {
+    ...toOrder(row),
+    history: history.map((h) => ({ step: h.step, status: h.status, eventType: h.event_type, eventId: h.event_id, at: h.at.toISOString() })),
+  };
+}
+
+export async function listOrders(db: Db, accountId: string): Promise<Order[]> {
+  const rows = await db('orders').where({ account_id: accountId }).orderBy('created_at').select<OrderRow[]>('*');
+  return rows.map(toOrder);
+}
+
+/**
+ * Orders whose saga has stalled: still pending, or terminal without their
+ * letter, and untouched for `afterSeconds` (within the last day).
+ */
+export async function stalledOrders(db: Db, afterSeconds: number, limit = 200): Promise<string[]> {
+  return db('orders as o')
+    .leftJoin('notifications as n', 'n.order_id', 'o.id')
+    .where((q) => q.where('o.status', 'pending').orWhereNull('n.id'))
+    .andWhere('o.updated_at', '<', db.raw('now() - make_interval(secs => ?)', [afterSeconds]))
+    .andWhere('o.created_at', '>', db.raw("now() - interval '1 day'"))
+    .orderBy('o.updated_at')
+    .limit(limit)
+    .pluck('o.id');
+}

@@ -1,0 +1,51 @@
+/** Helpers every REST route uses: auth, ids from the path, and running a change. */
+import { NotFoundError } from './errors.js';
+import type { RouteReply, RouteRequest } from './http-function.js';
+import { fingerprintOf, idempotent, requireIdempotencyKey, type StoredResponse } from './idempotency.js';
+import { UUID_PATTERN } from './ids.js';
+import type { Runtime } from './runtime.js';
+import { inTransaction, type Tx } from './unit-of-work.js';
+
+/** A path id; anything that is not a UUID names nothing, so 404. */
+export function idParam(req: RouteRequest, name: string): string {
+  const value = req.params[name] ?? '';
+  if (!UUID_PATTERN.test(value)) throw new NotFoundError(`No ${name.replace(/Id$/, '')} ${value}`);
+  return value.toLowerCase();
+}
+
+/**
+ * The account the bearer token speaks for, which must be `accountId`:
+ * 401 without a valid token, 404 for another account's resources.
+ */
+export function authorizeAccount(rt: Runtime, req: RouteRequest, accountId: string): string {
+  const caller = rt.tokens.verify(req.header('authorization'));
+  if (caller !== accountId) throw new NotFoundError(`No account ${accountId}`);
+  return caller;
+}
+
+/** Runs a change in one transaction, then publishes the events it produced. */
+export async function runChange<T>(rt: Runtime, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const { result, events } = await inTransaction(rt.db, rt.name, 'sink', work);
+  await rt.emitter.publish(events);
+  return result;
+}
+
+/**
+ * Runs a money route once per Idempotency-Key (scoped to `scope`, the
+ * account): a replay answers the first response with `Idempotent-Replayed: true`.
+ */
+export async function runIdempotent(
+  rt: Runtime,
+  req: RouteRequest,
+  scope: string,
+  effect: (tx: Tx) => Promise<StoredResponse>,
+): Promise<RouteReply> {
+  const key = requireIdempotencyKey(req.header('idempotency-key'));
+  const fingerprint = fingerprintOf(req.method, req.path, req.body);
+  const outcome = await runChange(rt, (tx) => idempotent(tx, { scope, key, fingerprint }, effect));
+  return {
+    status: outcome.status,
+    body: outcome.body,
+    headers: outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {},
+  };
+}
