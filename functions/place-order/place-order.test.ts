@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
+import { cloudEvent, deliver, request, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
+import { entityIdFor, newId } from '../../lib/ids.js';
+import { silentLogger } from '../../lib/log.js';
+import { createPlaceOrderFunction, preferredWait, PING_TYPE } from './index.js';
+import { createOrderWaiter, type OrderWaiter } from './waiter.js';
+import { CloudEvent } from 'cloudevents';
+
+describe('place-order', () => {
+  let t: TestDatabase;
+  let fn: Served;
+  let sink: Sink;
+  let waiter: OrderWaiter;
+  let ada: { id: string; token: string };
+  let bo: { id: string; token: string };
+  let slot: string;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    sink = await startSink();
+    waiter = createOrderWaiter(t.url, silentLogger);
+    fn = await serveFunction(createPlaceOrderFunction({ rt: testRuntime(t.db, 'place-order', sink.url), waiter, reconcileAfterSeconds: 1 }));
+    ada = await seedAccount(t.db, 10_000);
+    bo = await seedAccount(t.db, 10_000);
+    slot = await seedSlot(t.db, 100, 1_500);
+  });
+  afterAll(async () => {
+    await fn.close();
+    await sink.close();
+    await waiter.close();
+    await t.destroy();
+  });
+  beforeEach(() => {
+    sink.events.length = 0;
+  });
+
+  const post = (body: unknown, options: { token?: string; key?: string; prefer?: string } = {}) =>
+    request(fn.url, 'POST', '/orders', {
+      body,
+      token: options.token ?? ada.token,
+      headers: { ...(options.key !== null ? { 'idempotency-key': options.key ?? newId() } : {}), ...(options.prefer ? { prefer: options.prefer } : {}) },
+    });
+
+  describe('POST /orders', () => {
+    it('places a pending order priced slot price × seats and publishes order.placed', async () => {
+      const res = await post({ accountId: ada.id, slotId: slot, seats: 2 });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'pending', amount: 3_000, seats: 2, accountId: ada.id, slotId: slot, reason: null });
+      const id = (res.body as { id: string }).id;
+      expect(res.headers.location).toBe(`/orders/${id}`);
+      expect(sink.ofType('order.placed').map((e) => e.data)).toEqual([{ orderId: id, accountId: ada.id, slotId: slot, seats: 2, amount: 3_000 }]);
+    });
+
+    it('uses the orderId the client chose', async () => {
+      const orderId = newId();
+      const res = await post({ accountId: ada.id, slotId: slot, orderId });
+      expect((res.body as { id: string }).id).toBe(orderId);
+    });
+
+    it('requires an Idempotency-Key', async () => {
+      const res = await request(fn.url, 'POST', '/orders', { body: { accountId: ada.id, slotId: slot }, token: ada.token });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ detail: expect.stringContaining('Idempotency-Key') });
+    });
+
+    it('replays the first response for the same key and body, and places one order', async () => {
+      const key = newId();
+      const first = await post({ accountId: ada.id, slotId: slot }, { key });
+      const before = await snapshot(t.db);
+      const again = await post({ accountId: ada.id, slotId: slot }, { key });
+      expect(again.status).toBe(first.status);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(await snapshot(t.db)).toEqual(before);
+    });
+
+    it('answers 422 for the same key with another body', async () => {
+      const key = newId();
+      await post({ accountId: ada.id, slotId: slot }, { key });
+      const res = await post({ accountId: ada.id, slotId: slot, seats: 3 }, { key });
+      expect(res.status).toBe(422);
+    });
+
+    it('places one order for concurrent requests with one key', async () => {
+      const key = newId();
+      const answers = await Promise.all(Array.from({ length: 6 }, () => post({ accountId: ada.id, slotId: slot }, { key })));
+      const ids = new Set(answers.filter((a) => a.status === 202).map((a) => (a.body as { id: string }).id));
+      expect(ids.size).toBe(1);
+      expect(answers.every((a) => a.status === 202 || a.status === 409)).toBe(true);
+      expect(await t.db('orders').where({ id: [...ids][0] }).count()).toEqual([{ count: 1 }]);
+    });
+
+    it('scopes keys per account', async () => {
+      const key = newId();
+      const a = await post({ accountId: ada.id, slotId: slot }, { key });
+      const b = await post({ accountId: bo.id, slotId: slot }, { key, token: bo.token });
+      expect([a.status, b.status]).toEqual([202, 202]);
+      expect(b.headers['idempotent-replayed']).toBeUndefined();
+    });
+
+    it.each([
+      ['no token', undefined, 401],
+      ['a forged token', `v1.${newId()}.${'A'.repeat(43)}`, 401],
+    ])('answers %s with %i', async (_, token, status) => {
+      const res = await request(fn.url, 'POST', '/orders', {
+        body: { accountId: ada.id, slotId: slot },
+        headers: { 'idempotency-key': newId(), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      expect(res.status).toBe(status);
+    });
+
+    it("answers 404 for an order on another account's behalf", async () => {
+      const res = await post({ accountId: bo.id, slotId: slot }, { token: ada.token });
+      expect(res.status).toBe(404);
+    });
+
+    it.each([
+      ['seats 0', { seats: 0 }],
+      ['seats 1.5', { seats: 1.5 }],
+      ['a non-uuid slot', { slotId: 'slot-1' }],
+      ['an unknown field', { price: 1 }],
+    ])('refuses %s with 400 and changes nothing', async (_, change) => {
+      const before = await snapshot(t.db);
+      const res = await post({ accountId: ada.id, slotId: slot, ...change });
+      expect(res.status).toBe(400);
+      expect(await snapshot(t.db)).toEqual(before);
+    });
+
+    it('with Prefer: wait, holds the response until the order is terminal and answers 201', async () => {
+      const orderId = newId();
+      const pending = post({ accountId: ada.id, slotId: slot, orderId }, { prefer: 'wait=5' });
+      await new Promise((r) => setTimeout(r, 150));
+      const charged = cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 8_500 });
+      expect((await deliver(fn.url, charged)).status).toBe(200);
+      const res = await pending;
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ id: orderId, status: 'confirmed' });
+      expect(res.headers['preference-applied']).toBe('wait=5');
+    });
+
+    it('with Prefer: wait, answers 202 with the pending order when time runs out', async () => {
+      const started = Date.now();
+      const res = await post({ accountId: ada.id, slotId: slot }, { prefer: 'wait=1' });
+      expect(res.status).toBe(202);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    });
+  });
+
+  it('reads Prefer: wait=N, capped at 30 seconds', () => {
+    expect(preferredWait('wait=5')).toBe(5);
+    expect(preferredWait('respond-async, wait=100')).toBe(30);
+    expect(preferredWait('return=minimal')).toBeUndefined();
+    expect(preferredWait(undefined)).toBeUndefined();
+  });
+
+  describe('reading orders', () => {
+    it('GET /orders/{id} shows status, reason and the history with event ids', async () => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId });
+      const rejected = cloudEvent('slot.rejected', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, reason: 'sold_out' });
+      const reply = await deliver(fn.url, rejected);
+      expect(reply.event?.type).toBe('dev.ordersaga.order.cancelled');
+      const res = await request(fn.url, 'GET', `/orders/${orderId}`, { token: ada.token });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: orderId, status: 'cancelled', reason: 'sold_out' });
+      const history = (res.body as { history: { step: string; eventId: string; eventType: string | null }[] }).history;
+      expect(history.map((h) => h.step)).toEqual(['placed', 'cancelled']);
+      expect(history[1]).toMatchObject({ eventId: rejected.id, eventType: 'dev.ordersaga.slot.rejected' });
+    });
+
+    it("answers 404 for another account's order, and 401 without a token", async () => {
+      const { body } = await post({ accountId: ada.id, slotId: slot });
+      const id = (body as { id: string }).id;
+      expect((await request(fn.url, 'GET', `/orders/${id}`, { token: bo.token })).status).toBe(404);
+      expect((await request(fn.url, 'GET', `/orders/${id}`)).status).toBe(401);
+    });
+
+    it("GET /accounts/{id}/orders lists the account's orders only", async () => {
+      const res = await request(fn.url, 'GET', `/accounts/${bo.id}/orders`, { token: bo.token });
+      expect(res.status).toBe(200);
+      expect((res.body as { accountId: string }[]).every((o) => o.accountId === bo.id)).toBe(true);
+      expect((await request(fn.url, 'GET', `/accounts/${bo.id}/orders`, { token: ada.token })).status).toBe(404);
+    });
+  });
+
+  describe('events', () => {
+    it('order.requested places the order under the id derived from (source, id); a redelivery places none', async () => {
+      const command = cloudEvent('order.requested', { accountId: bo.id, slotId: slot, seats: 2 });
+      const first = await deliver(fn.url, command);
+      expect(first.event?.data).toMatchObject({ orderId: entityIdFor('order', command), amount: 3_000 });
+      const before = await snapshot(t.db);
+      const second = await deliver(fn.url, command);
+      expect(second.event?.id).toBe(first.event?.id);
+      expect(await snapshot(t.db)).toEqual(before);
+    });
+
+    it('order.requested for an unknown account is refused with 400 (final)', async () => {
+      const res = await deliver(fn.url, cloudEvent('order.requested', { accountId: newId(), slotId: slot }));
+      expect(res.status).toBe(400);
+    });
+
+    it('a second outcome for a finished order changes nothing and replies nothing', async () => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId });
+      const core = { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500 };
+      await deliver(fn.url, cloudEvent('payment.charged', { ...core, balance: 1 }));
+      const late = await deliver(fn.url, cloudEvent('slot.released', { ...core, reason: 'insufficient_funds' }));
+      expect(late.status).toBe(204);
+      const order = await t.db('orders').where({ id: orderId }).first('status');
+      expect(order.status).toBe('confirmed');
+    });
+  });
+
+  describe('the reconciler', () => {
+    it('on a PingSource tick, publishes the outbox left unpublished and re-drives stalled orders', async () => {
+      sink.status = 503;
+      const { body } = await post({ accountId: ada.id, slotId: slot });
+      const id = (body as { id: string }).id;
+      sink.status = 202;
+      expect(sink.events).toHaveLength(0);
+      await t.db('orders').where({ id }).update({ updated_at: t.db.raw("now() - interval '1 minute'") });
+      await t.db('outbox').where({ subject: id }).update({ created_at: t.db.raw("now() - interval '1 minute'") });
+      const ping = new CloudEvent({ id: newId(), source: '/apis/v1/namespaces/ordersaga/pingsources/reconciler', type: PING_TYPE, data: { task: 'reconcile' } });
+      const res = await deliver(fn.url, ping);
+      expect(res.status).toBe(204);
+      const placed = sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id);
+      expect(placed.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(placed.map((e) => e.id)).size).toBe(1);
+      const row = await t.db('outbox').where({ subject: id }).first('published_at');
+      expect(row.published_at).not.toBeNull();
+    });
+  });
+});
