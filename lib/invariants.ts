@@ -25,8 +25,8 @@ export interface CheckOptions {
   graceSeconds?: number;
 }
 
-const rowsOf = async <T>(db: Db, sql: string, bindings: readonly unknown[] = []): Promise<T[]> =>
-  ((await db.raw(sql, bindings as unknown[])) as { rows: T[] }).rows;
+const rowsOf = async <T = Record<string, unknown>>(db: Db, sql: string, bindings: readonly (string | number)[] = []): Promise<T[]> =>
+  ((await db.raw(sql, [...bindings])) as { rows: T[] }).rows;
 
 export async function checkInvariants(db: Db, options: CheckOptions = {}): Promise<InvariantReport> {
   const grace = options.settled ? 0 : (options.graceSeconds ?? 60);

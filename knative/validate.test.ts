@@ -1,0 +1,515 @@
+/**
+ * The Knative manifests, checked offline: every overlay rendered by
+ * `kubectl kustomize` passes the upstream schemas, the webhook rules they
+ * miss and the project's conventions; the validator provably catches the
+ * mistakes it exists for; and the manifests agree with the function
+ * registry and the event catalogue.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS, SAGA_EDGES, TERMINAL_EVENTS } from '../functions/registry.js';
+import {
+  checkConventions,
+  connectionBudget,
+  dig,
+  formatProblems,
+  isKind,
+  isKnativeService,
+  kubectlAvailable,
+  loadDirectory,
+  nameOf,
+  REPO_ROOT,
+  renderKustomize,
+  sharedSchemasDir,
+  subjectMatches,
+  validateDocuments,
+  validateSkaffold,
+  type Manifest,
+  type Problem,
+  type Rule,
+} from './validate.js';
+
+const KUBECTL = kubectlAvailable();
+const NO_KUBECTL = 'skipped: kubectl is not on PATH, so kustomize cannot render';
+const TARGETS = ['knative/base', 'knative/overlays/dev', 'knative/overlays/prod'];
+const BASE_DIR = path.join(REPO_ROOT, 'knative', 'base');
+
+const rendered = new Map<string, Manifest[]>();
+function render(target: string): Manifest[] {
+  let docs = rendered.get(target);
+  if (!docs) {
+    const out = renderKustomize(path.join(REPO_ROOT, target));
+    expect(out.problems, formatProblems(out.problems)).toEqual([]);
+    docs = out.docs;
+    rendered.set(target, docs);
+  }
+  return docs;
+}
+
+/** The dev render when kubectl is here, else knative/base as the stand-in reads it: the mutation tests always run. */
+function sampleDocs(): Manifest[] {
+  return structuredClone(KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs);
+}
+
+const allProblems = (docs: Manifest[]): Problem[] => [...validateDocuments(docs), ...checkConventions(docs)];
+
+const byKind = (docs: Manifest[], group: string, kind: string) => docs.filter((d) => isKind(d, group, kind));
+const services = (docs: Manifest[]) => docs.filter(isKnativeService);
+const triggers = (docs: Manifest[]) => byKind(docs, 'eventing.knative.dev', 'Trigger');
+
+function named(docs: Manifest[], group: string, kind: string, name: string): Manifest {
+  const doc = docs.find((d) => isKind(d, group, kind) && nameOf(d) === name);
+  if (!doc) throw new Error(`${kind} ${name} is not in the manifests`);
+  return doc;
+}
+
+function containerOf(service: Manifest): Record<string, unknown> {
+  return dig(service, 'spec', 'template', 'spec', 'containers', '0') as Record<string, unknown>;
+}
+
+function envOf(service: Manifest): Map<string, Record<string, unknown>> {
+  const env = (containerOf(service).env ?? []) as Record<string, unknown>[];
+  return new Map(env.map((e) => [String(e.name), e]));
+}
+
+describe('the shared schemas', () => {
+  it('are where the validator looks for them, beside the repository', () => {
+    expect(existsSync(path.join(sharedSchemasDir(), 'knative', 'jsonschema-strict'))).toBe(true);
+    expect(existsSync(path.join(sharedSchemasDir(), 'skaffold', 'v4beta11.json'))).toBe(true);
+  });
+
+  it('are draft-07, the dialect the validator compiles them with', () => {
+    const folder = path.join(sharedSchemasDir(), 'knative', 'jsonschema-strict');
+    const files = readdirSync(folder).filter((f) => f.endsWith('.json'));
+    const dialects = new Set(files.map((f) => (JSON.parse(readFileSync(path.join(folder, f), 'utf8')) as { $schema?: string }).$schema));
+    const skaffold = JSON.parse(readFileSync(path.join(sharedSchemasDir(), 'skaffold', 'v4beta11.json'), 'utf8')) as { $schema?: string };
+    expect([...dialects, skaffold.$schema]).toEqual(['http://json-schema.org/draft-07/schema#', 'http://json-schema.org/draft-07/schema#']);
+  });
+});
+
+describe('knative/base as the local stand-in reads it (each file, no kustomize)', () => {
+  const base = loadDirectory(BASE_DIR);
+
+  it('parses and passes every rule and convention', () => {
+    const problems = [...base.problems, ...allProblems(base.docs)];
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it('lists every one of its files in kustomization.yaml, so the cluster gets what the stand-in runs', () => {
+    const text = readFileSync(path.join(BASE_DIR, 'kustomization.yaml'), 'utf8');
+    const listed = [...text.matchAll(/^\s*-\s*(\S+\.ya?ml)\s*$/gm)].map((m) => m[1]).sort();
+    expect(listed).toEqual(base.files);
+  });
+
+  it('holds only whole documents, no patches', () => {
+    for (const doc of base.docs) {
+      expect(doc.apiVersion, nameOf(doc)).toBeTypeOf('string');
+      expect(JSON.stringify(doc)).not.toContain('$patch');
+    }
+  });
+
+  it.skipIf(!KUBECTL)(`renders to the very same documents with kustomize${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+    const key = (d: Manifest) => `${String(d.kind)}/${nameOf(d)}`;
+    expect(render('knative/base').map(key).sort()).toEqual(base.docs.map(key).sort());
+  });
+});
+
+describe.each(TARGETS)('%s rendered by kubectl kustomize', (target) => {
+  it.skipIf(!KUBECTL)(`passes the strict schemas and the webhook rules${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+    const problems = validateDocuments(render(target));
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it.skipIf(!KUBECTL)(`follows the project's conventions${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+    const problems = checkConventions(render(target));
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it.skipIf(!KUBECTL)(`keeps the functions' connection pools within PostgreSQL's max_connections${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+    const budget = connectionBudget(render(target));
+    expect(budget).toBeDefined();
+    const total = budget!.uses.reduce((sum, u) => sum + u.maxScale * u.pool, 0);
+    expect(budget!.uses).toHaveLength(services(render(target)).length);
+    expect(total).toBeLessThanOrEqual(budget!.max - budget!.reserved);
+  });
+});
+
+describe.skipIf(!KUBECTL)(`the overlays${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+  const annotation = (doc: Manifest, key: string) => dig(doc, 'spec', 'template', 'metadata', 'annotations', key);
+
+  it('dev runs PostgreSQL in the cluster, migrates with the function image, and scales every function to zero', () => {
+    const docs = render('knative/overlays/dev');
+    expect(named(docs, 'apps', 'StatefulSet', 'postgres')).toBeDefined();
+    expect(named(docs, '', 'Service', 'postgres')).toBeDefined();
+    const job = named(docs, 'batch', 'Job', 'ordersaga-migrate');
+    const container = dig(job, 'spec', 'template', 'spec', 'containers', '0') as Record<string, unknown>;
+    expect(container.image).toBe('ordersaga');
+    expect(container.command).toEqual(['node', 'dist/migrate.js']);
+    const url = String(dig(named(docs, '', 'Secret', 'ordersaga-db'), 'stringData', 'url'));
+    expect(new URL(url).hostname).toBe('postgres.ordersaga.svc.cluster.local');
+    for (const s of services(docs)) expect(annotation(s, 'autoscaling.knative.dev/min-scale'), nameOf(s)).toBe('0');
+  });
+
+  it('prod uses a Kafka Broker, an external PostgreSQL and keeps the saga warm', () => {
+    const docs = render('knative/overlays/prod');
+    const broker = named(docs, 'eventing.knative.dev', 'Broker', 'default');
+    expect(dig(broker, 'metadata', 'annotations', 'eventing.knative.dev/broker.class')).toBe('Kafka');
+    expect(dig(broker, 'spec', 'config')).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', name: 'kafka-broker-config', namespace: 'knative-eventing' });
+    expect(byKind(docs, 'apps', 'StatefulSet')).toEqual([]);
+    expect(named(docs, 'batch', 'Job', 'ordersaga-migrate')).toBeDefined();
+    for (const name of ['deposit', 'place-order', 'charge', 'reserve-slot']) {
+      expect(Number(annotation(named(docs, 'serving.knative.dev', 'Service', name), 'autoscaling.knative.dev/min-scale'))).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('the validator catches the mistakes it exists for', () => {
+  type Mutation = { name: string; rule: Rule; path: string; mutate(docs: Manifest[]): void };
+  const service = (docs: Manifest[], name: string) => named(docs, 'serving.knative.dev', 'Service', name);
+  const trigger = (docs: Manifest[], name: string) => named(docs, 'eventing.knative.dev', 'Trigger', name);
+  const set = (obj: unknown, keys: string[], value: unknown) => {
+    const parent = dig(obj, ...keys.slice(0, -1)) as Record<string, unknown>;
+    parent[keys[keys.length - 1]!] = value;
+  };
+
+  const mutations: Mutation[] = [
+    {
+      name: 'a misspelt field in a Service template (containerConcurency)',
+      rule: 'schema',
+      path: 'spec.template.spec.containerConcurency',
+      mutate: (docs) => set(service(docs, 'charge'), ['spec', 'template', 'spec', 'containerConcurency'], 10),
+    },
+    {
+      name: 'a filter attribute that is not a CloudEvents attribute name',
+      rule: 'filter',
+      path: 'spec.filter.attributes.event-type',
+      mutate: (docs) => set(trigger(docs, 'charge-on-slot-reserved'), ['spec', 'filter', 'attributes'], { 'event-type': 'dev.ordersaga.slot.reserved' }),
+    },
+    {
+      name: 'a Trigger whose subscriber is not a Service in the manifests',
+      rule: 'reference',
+      path: 'spec.subscriber.ref',
+      mutate: (docs) => set(trigger(docs, 'charge-on-slot-reserved'), ['spec', 'subscriber', 'ref', 'name'], 'chrage'),
+    },
+    {
+      name: "an autoscaling annotation on the Service's own metadata",
+      rule: 'autoscaling',
+      path: 'metadata.annotations.autoscaling.knative.dev/max-scale',
+      mutate: (docs) => set(service(docs, 'deposit'), ['metadata', 'annotations'], { 'autoscaling.knative.dev/max-scale': '3' }),
+    },
+    {
+      name: 'a backoffDelay that is not an ISO-8601 duration',
+      rule: 'delivery',
+      path: 'spec.delivery.backoffDelay',
+      mutate: (docs) => set(trigger(docs, 'notify-on-order-confirmed'), ['spec', 'delivery', 'backoffDelay'], '2s'),
+    },
+    {
+      name: 'a negative retry',
+      rule: 'delivery',
+      path: 'spec.delivery.retry',
+      mutate: (docs) => set(named(docs, 'eventing.knative.dev', 'Broker', 'default'), ['spec', 'delivery', 'retry'], -1),
+    },
+    {
+      name: 'an unknown Trigger spec field (kept by the CRD, rejected by the webhook)',
+      rule: 'trigger-spec',
+      path: 'spec.subscribers',
+      mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'subscribers'], []),
+    },
+    {
+      name: 'a filters entry with two dialects',
+      rule: 'filter',
+      path: 'spec.filters[0]',
+      mutate: (docs) =>
+        set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ exact: { type: 'dev.ordersaga.order.cancelled' }, prefix: { source: '/ordersaga' } }]),
+    },
+    {
+      name: 'a filters entry with an empty value',
+      rule: 'filter',
+      path: 'spec.filters[0].exact.type',
+      mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ exact: { type: '' } }]),
+    },
+    {
+      name: 'a Trigger on a Broker that does not exist',
+      rule: 'reference',
+      path: 'spec.broker',
+      mutate: (docs) => set(trigger(docs, 'deposit-on-deposit-requested'), ['spec', 'broker'], 'defualt'),
+    },
+    {
+      name: 'a dead-letter sink that does not resolve',
+      rule: 'reference',
+      path: 'spec.delivery.deadLetterSink.ref',
+      mutate: (docs) => set(trigger(docs, 'deposit-on-deposit-requested'), ['spec', 'delivery', 'deadLetterSink', 'ref', 'name'], 'dead-letter'),
+    },
+    {
+      name: 'a Trigger without its own dead-letter sink (the Broker one does not apply)',
+      rule: 'convention',
+      path: 'spec.delivery.deadLetterSink',
+      mutate: (docs) => delete (dig(trigger(docs, 'deposit-on-deposit-requested'), 'spec', 'delivery') as Record<string, unknown>).deadLetterSink,
+    },
+    {
+      name: 'a PingSource whose sink is missing',
+      rule: 'reference',
+      path: 'spec.sink.ref',
+      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'PingSource', 'reconciler'), ['spec', 'sink', 'ref', 'name'], 'place-orders'),
+    },
+    {
+      name: 'a PingSource schedule that is not cron',
+      rule: 'pingsource',
+      path: 'spec.schedule',
+      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'PingSource', 'reconciler'), ['spec', 'schedule'], '*/61 * * *'),
+    },
+    {
+      name: 'a SinkBinding whose selector matches nothing',
+      rule: 'reference',
+      path: 'spec.subject.selector',
+      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'SinkBinding', 'ordersaga-emitters'), ['spec', 'subject', 'selector', 'matchLabels'], { 'ordersaga.dev/emit': 'true' }),
+    },
+    {
+      name: 'an Ingress backend that is not a Service',
+      rule: 'ingress',
+      path: 'spec.rules[0].http.paths[0].backend.service.name',
+      mutate: (docs) => set(named(docs, 'networking.k8s.io', 'Ingress', 'notify'), ['spec', 'rules', '0', 'http', 'paths', '0', 'backend', 'service', 'name'], 'notifier'),
+    },
+    {
+      name: "an Ingress whose upstream-vhost names another function",
+      rule: 'ingress',
+      path: 'metadata.annotations.nginx.ingress.kubernetes.io/upstream-vhost',
+      mutate: (docs) =>
+        set(named(docs, 'networking.k8s.io', 'Ingress', 'notify'), ['metadata', 'annotations', 'nginx.ingress.kubernetes.io/upstream-vhost'], 'deposit.ordersaga.svc.cluster.local'),
+    },
+    {
+      name: 'an env reference to a key the Secret does not have',
+      rule: 'reference',
+      path: 'spec.template.spec.containers[0].env',
+      mutate: (docs) => {
+        const env = (containerOf(service(docs, 'reserve-slot')).env ?? []) as Record<string, unknown>[];
+        set(env.find((e) => e.name === 'ADMIN_TOKEN'), ['valueFrom', 'secretKeyRef', 'key'], 'admin_token');
+      },
+    },
+    {
+      name: 'a ConfigMap value YAML reads as a number',
+      rule: 'config',
+      path: 'data.DB_POOL_MAX',
+      mutate: (docs) => set(named(docs, '', 'ConfigMap', 'ordersaga-config'), ['data', 'DB_POOL_MAX'], 5),
+    },
+    {
+      name: 'K_SINK set by hand on a Service',
+      rule: 'convention',
+      path: 'spec.template.spec.containers[0].env',
+      mutate: (docs) => ((containerOf(service(docs, 'notify')).env as unknown[]).push({ name: 'K_SINK', value: 'http://broker' })),
+    },
+    {
+      name: 'a max-scale that breaks the connection budget',
+      rule: 'budget',
+      path: 'data.DB_POOL_MAX',
+      mutate: (docs) => set(service(docs, 'place-order'), ['spec', 'template', 'metadata', 'annotations', 'autoscaling.knative.dev/max-scale'], '500'),
+    },
+    {
+      name: 'a probe on a port other than the container port',
+      rule: 'serving',
+      path: 'spec.template.spec.containers[0].readinessProbe.httpGet.port',
+      mutate: (docs) => set(containerOf(service(docs, 'deposit')), ['readinessProbe', 'httpGet', 'port'], 9090),
+    },
+  ];
+
+  it('finds nothing wrong with the documents before they are mutated', () => {
+    const problems = allProblems(sampleDocs());
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it.each(mutations)('reports $name', ({ rule, path: where, mutate }) => {
+    const docs = sampleDocs();
+    mutate(docs);
+    const problems = allProblems(docs);
+    expect(problems.length, 'no problem was reported').toBeGreaterThan(0);
+    expect(
+      problems.some((p) => p.rule === rule && p.path.startsWith(where)),
+      `expected a [${rule}] problem at ${where}; got:\n${formatProblems(problems)}`,
+    ).toBe(true);
+  });
+});
+
+describe('the manifests and the function registry agree', () => {
+  const docs = KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs;
+  const eventSchemas = new Set(
+    readdirSync(path.join(REPO_ROOT, 'events', 'schemas'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length)),
+  );
+  const TYPE_PREFIX = 'dev.ordersaga.';
+  const routes = triggers(docs).map((t) => ({
+    name: nameOf(t),
+    type: String(dig(t, 'spec', 'filter', 'attributes', 'type')),
+    subscriber: String(dig(t, 'spec', 'subscriber', 'ref', 'name')),
+  }));
+  const FUNCTION_NAMES = [...FUNCTIONS.map((f) => f.name as string), 'dead-letters'];
+
+  it('filters every Trigger on a type of the event catalogue (events/schemas/)', () => {
+    for (const r of routes) {
+      expect(r.type.startsWith(TYPE_PREFIX), r.name).toBe(true);
+      expect(eventSchemas.has(r.type.slice(TYPE_PREFIX.length)), `${r.name}: ${r.type} has no schema`).toBe(true);
+    }
+  });
+
+  it('has a Trigger for every saga edge, named <subscriber>-on-<event>', () => {
+    for (const edge of SAGA_EDGES) {
+      const name = `${edge.subscriber}-on-${edge.event.replace(/\./g, '-')}`;
+      expect(routes, name).toContainEqual({ name, type: TYPE_PREFIX + edge.event, subscriber: edge.subscriber });
+    }
+  });
+
+  it('has no Trigger the registry does not know, so no function receives an event it does not consume', () => {
+    const edges = new Set(SAGA_EDGES.map((e) => `${TYPE_PREFIX}${e.event}→${e.subscriber}`));
+    for (const r of routes) expect(edges.has(`${r.type}→${r.subscriber}`), r.name).toBe(true);
+  });
+
+  it('routes every event a function emits to a subscriber, unless it is terminal', () => {
+    const subscribed = new Set(routes.map((r) => r.type));
+    for (const fn of FUNCTIONS) {
+      for (const event of fn.emits) {
+        expect(subscribed.has(TYPE_PREFIX + event) || TERMINAL_EVENTS.includes(event), `${fn.name} emits ${event}, which nobody hears`).toBe(true);
+      }
+    }
+  });
+
+  it('gives every Service a known FUNCTION_TARGET equal to its name, and every function a Service', () => {
+    for (const s of services(docs)) {
+      const target = envOf(s).get('FUNCTION_TARGET')?.value;
+      expect(FUNCTION_NAMES, nameOf(s)).toContain(target);
+      expect(target).toBe(nameOf(s));
+    }
+    expect(services(docs).map(nameOf).sort()).toEqual([...FUNCTION_NAMES].sort());
+  });
+
+  it('binds K_SINK to exactly the HTTP-facing functions and dead-letters', () => {
+    const bindings = byKind(docs, 'sources.knative.dev', 'SinkBinding');
+    expect(bindings).toHaveLength(1);
+    const binding = bindings[0]!;
+    expect(dig(binding, 'spec', 'sink', 'ref')).toMatchObject({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' });
+    const bound = subjectMatches(dig(binding, 'spec', 'subject') as Record<string, unknown>, docs).map(nameOf).sort();
+    const expected = [...FUNCTIONS.filter((f) => f.httpFacing).map((f) => f.name as string), 'dead-letters'].sort();
+    expect(bound).toEqual(expected);
+  });
+
+  it('declares the env each function reads, from the ConfigMaps and Secrets it is documented to use', () => {
+    const secret = (name: string, key: string) => ({ secretKeyRef: { name, key } });
+    const config = (name: string, key: string) => ({ configMapKeyRef: { name, key } });
+    const common = {
+      DATABASE_URL: secret('ordersaga-db', 'url'),
+      DB_POOL_MAX: config('ordersaga-config', 'DB_POOL_MAX'),
+      TOKEN_SECRET: secret('ordersaga-auth', 'token-secret'),
+    };
+    const admin = { ADMIN_TOKEN: secret('ordersaga-auth', 'admin-token') };
+    const extra: Record<string, Record<string, unknown>> = {
+      'reserve-slot': admin,
+      'dead-letters': admin,
+      'place-order': { RECONCILE_AFTER_SECONDS: config('ordersaga-config', 'RECONCILE_AFTER_SECONDS') },
+      notify: {
+        MAILER_MODE: config('ordersaga-mailer', 'MAILER_MODE'),
+        MAILER_REGION: config('ordersaga-mailer', 'MAILER_REGION'),
+        MAIL_FROM: config('ordersaga-mailer', 'MAIL_FROM'),
+      },
+    };
+    for (const s of services(docs)) {
+      const env = envOf(s);
+      const fromRefs = Object.fromEntries([...env].filter(([, e]) => e.valueFrom !== undefined).map(([k, e]) => [k, e.valueFrom]));
+      expect(fromRefs, nameOf(s)).toEqual({ ...common, ...(extra[nameOf(s)] ?? {}) });
+      expect([...env.keys()].filter((k) => !(k in fromRefs)).sort(), nameOf(s)).toEqual(['FUNCTION_TARGET', 'NODE_ENV']);
+    }
+  });
+
+  it('has working local defaults in the base ConfigMaps', () => {
+    const base = loadDirectory(BASE_DIR).docs;
+    expect(dig(named(base, '', 'ConfigMap', 'ordersaga-config'), 'data')).toEqual({ DB_POOL_MAX: '5', RECONCILE_AFTER_SECONDS: '30' });
+    expect(dig(named(base, '', 'ConfigMap', 'ordersaga-mailer'), 'data')).toEqual({
+      MAILER_MODE: 'dry-run',
+      MAILER_REGION: 'us-east-1',
+      MAIL_FROM: 'orders@ordersaga.dev',
+    });
+  });
+
+  it('sends the reconciler tick to place-order every minute', () => {
+    const ping = named(docs, 'sources.knative.dev', 'PingSource', 'reconciler');
+    expect(dig(ping, 'spec', 'schedule')).toBe('* * * * *');
+    expect(JSON.parse(String(dig(ping, 'spec', 'data')))).toEqual({ task: 'reconcile' });
+    expect(dig(ping, 'spec', 'sink', 'ref')).toMatchObject({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'place-order' });
+    expect(FUNCTIONS.map((f) => f.name as string)).toContain('place-order');
+  });
+});
+
+describe('the Ingress routes the API of SPEC §3', () => {
+  const docs = KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs;
+  const routes = byKind(docs, 'networking.k8s.io', 'Ingress').flatMap((ingress) =>
+    ((dig(ingress, 'spec', 'rules', '0', 'http', 'paths') ?? []) as Record<string, unknown>[]).map((p) => ({
+      source: String(p.path),
+      pattern: new RegExp(String(p.path)),
+      service: String(dig(p, 'backend', 'service', 'name')),
+      host: String(dig(ingress, 'spec', 'rules', '0', 'host')),
+    })),
+  );
+  // nginx tries regex locations longest first; so does the local gateway.
+  const route = (p: string) => [...routes].sort((a, b) => b.source.length - a.source.length).find((r) => r.pattern.test(p))?.service;
+
+  it('serves arch.homework with anchored regular expressions only', () => {
+    for (const r of routes) {
+      expect(r.host).toBe('arch.homework');
+      expect(r.source, r.source).toMatch(/^\^\/.*\$$/);
+    }
+  });
+
+  it.each([
+    ['/accounts', 'create-account'],
+    ['/accounts/0b7e3c36-2d0e-4a6f-9d0e-0c3e0d6f2a11', 'deposit'],
+    ['/accounts/abc/deposits', 'deposit'],
+    ['/accounts/abc/withdrawals', 'deposit'],
+    ['/accounts/abc/orders', 'place-order'],
+    ['/orders', 'place-order'],
+    ['/orders/abc', 'place-order'],
+    ['/accounts/abc/notifications', 'notify'],
+    ['/slots', 'reserve-slot'],
+    ['/slots/abc', 'reserve-slot'],
+    ['/dead-letters', 'dead-letters'],
+    ['/dead-letters/7/replay', 'dead-letters'],
+    ['/accounts/abc/refunds', undefined],
+    ['/healthz', undefined],
+  ])('%s → %s', (requestPath, service) => {
+    expect(route(requestPath)).toBe(service);
+  });
+});
+
+describe('skaffold.yaml', () => {
+  const text = readFileSync(path.join(REPO_ROOT, 'skaffold.yaml'), 'utf8');
+
+  it('is valid against the skaffold v4beta11 schema and names folders and files that exist', () => {
+    expect(text).toMatch(/^apiVersion: skaffold\/v4beta11$/m);
+    const problems = validateSkaffold(text);
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it('is rejected when a field is misspelt', () => {
+    const problems = validateSkaffold(text.replace('manifests:\n  kustomize:', 'manifests:\n  kustomise:'));
+    expect(problems.some((p) => p.rule === 'skaffold' && p.path === 'manifests.kustomise'), formatProblems(problems)).toBe(true);
+  });
+
+  it('builds the one image every manifest names', () => {
+    expect(text).toMatch(/- image: ordersaga\n\s+docker:\n\s+dockerfile: Dockerfile/);
+  });
+});
+
+describe('the image', () => {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+
+  it('starts the Functions Framework from a path that exists in the installed package', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+    expect(cmd).not.toBeNull();
+    const argv = JSON.parse(cmd![1]!) as string[];
+    expect(argv[0]).toBe('node');
+    expect(existsSync(path.join(REPO_ROOT, argv[1]!))).toBe(true);
+    expect(argv).toContain('--source=dist/functions.js');
+  });
+
+  it('runs as a non-root user', () => {
+    expect(dockerfile).toMatch(/^USER (node|1000(:1000)?)$/m);
+  });
+});
