@@ -1,0 +1,126 @@
+import { CloudEvent, HTTP } from 'cloudevents';
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerManifest, eventOf, post, startBroker, startSubscriber, testEvent, triggerManifest, type Answer, type TestSubscriber } from './testing.js';
+
+/** A subscriber's answer carrying `event` as a reply, in binary or structured mode. */
+function replyWith(event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary', extraHeaders: Record<string, string> = {}): Answer {
+  const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
+  return { status: 200, headers: { ...(message.headers as Record<string, string>), ...extraHeaders }, body: message.body as string };
+}
+
+describe('replies and acks', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  async function subscriber(...args: Parameters<typeof startSubscriber>): Promise<TestSubscriber> {
+    const s = await startSubscriber(...args);
+    cleanups.push(() => s.close());
+    return s;
+  }
+  async function broker(...args: Parameters<typeof startBroker>) {
+    const started = await startBroker(...args);
+    cleanups.push(() => started.broker.drain(2_000));
+    return started;
+  }
+  const byType = (type: string) => ({ filter: { attributes: { type } } });
+
+  it.each(['binary', 'structured'] as const)('publishes a %s-mode reply back into the Broker, where another Trigger gets it', async (mode) => {
+    const placeOrder = await subscriber(() =>
+      replyWith(new CloudEvent({ type: 'dev.ordersaga.slot.reserved', source: '/ordersaga/reserve-slot', subject: 'order-1', data: { ok: true } }), mode, {
+        'knative-hop': 'one',
+        'x-internal': 'stays',
+      }),
+    );
+    const charge = await subscriber();
+    const { broker: b, ingress } = await broker([
+      brokerManifest(),
+      triggerManifest('reserve-slot', placeOrder.url, byType('dev.ordersaga.order.placed')),
+      triggerManifest('charge', charge.url, byType('dev.ordersaga.slot.reserved')),
+    ]);
+    await post(ingress, testEvent('dev.ordersaga.order.placed'));
+    const [received] = await charge.waitFor(1);
+    await b.settled();
+    const reply = eventOf(received!);
+    expect(reply.type).toBe('dev.ordersaga.slot.reserved');
+    expect(reply.data).toEqual({ ok: true });
+    expect(received!.headers['ce-knativearrivaltime']).toBeDefined();
+    expect(received!.headers['ce-knativebrokerttl']).toBeUndefined();
+    expect(received!.headers['knative-hop']).toBe('one');
+    expect(received!.headers['x-internal']).toBeUndefined();
+    expect(placeOrder.received).toHaveLength(1);
+    expect(b.stats()).toMatchObject({ accepted: 2, delivered: 2, replied: 1 });
+  });
+
+  it('drops a reply loop when the TTL runs out', async () => {
+    const loop = await subscriber((_req, i) => replyWith(new CloudEvent({ type: 'loop', source: '/tests/loop', id: `hop-${i + 1}` })));
+    const { broker: b, ingress, log } = await broker([brokerManifest(), triggerManifest('loop', loop.url, byType('loop'))]);
+    // TTL 4 becomes 3 at the ingress, then 2 and 1 on the replies; the third reply reaches 0.
+    const res = await post(ingress, new CloudEvent({ type: 'loop', source: '/tests', id: 'hop-0', knativebrokerttl: 4 }));
+    expect(res.status).toBe(202);
+    await loop.waitFor(3);
+    await b.settled();
+    expect(loop.received.map((r) => r.headers['ce-id'])).toEqual(['hop-0', 'hop-1', 'hop-2']);
+    expect(b.stats()).toMatchObject({ accepted: 3, delivered: 3, replied: 3, dropped: 1 });
+    expect(log.lines.some((l) => l.message === 'dropped: TTL exhausted' && l.fields?.id === 'hop-3')).toBe(true);
+  });
+
+  it('gives an event without a TTL 255 hops', async () => {
+    const loop = await subscriber((_req, i) => replyWith(new CloudEvent({ type: 'loop', source: '/tests/loop', id: `hop-${i + 1}` })));
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('loop', loop.url, byType('loop'))]);
+    await post(ingress, new CloudEvent({ type: 'loop', source: '/tests', id: 'hop-0' }));
+    await loop.waitFor(255, 20_000);
+    await b.settled();
+    expect(loop.received).toHaveLength(255);
+    expect(b.stats()).toMatchObject({ accepted: 255, dropped: 1 });
+  });
+
+  it('refuses with 400 an event whose TTL is already spent', async () => {
+    const sub = await subscriber();
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url)]);
+    const res = await post(ingress, new CloudEvent({ type: 'x', source: '/tests', knativebrokerttl: 1 }));
+    expect(res.status).toBe(400);
+    expect(b.stats()).toMatchObject({ accepted: 0, dropped: 1 });
+  });
+
+  it.each([200, 202, 204])('takes an empty %i as a plain ack', async (status) => {
+    const sub = await subscriber(() => ({ status }));
+    const other = await subscriber();
+    const { broker: b, ingress } = await broker([
+      brokerManifest(),
+      triggerManifest('t', sub.url, { delivery: { retry: 2 } }),
+      triggerManifest('other', other.url),
+    ]);
+    await post(ingress, testEvent('x'));
+    await sub.waitFor(1);
+    await b.settled();
+    expect(sub.received).toHaveLength(1);
+    expect(other.received).toHaveLength(1);
+    expect(b.stats()).toMatchObject({ accepted: 1, delivered: 2, replied: 0, retried: 0 });
+  });
+
+  it('counts a 2xx whose body is not a CloudEvent as a failure: retried, then dead-lettered', async () => {
+    const sub = await subscriber(() => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"result":"ok"}' }));
+    const dls = await subscriber();
+    const { broker: b, ingress } = await broker([
+      brokerManifest(),
+      triggerManifest('t', sub.url, { delivery: { retry: 1, deadLetterSink: { uri: dls.url } } }),
+    ]);
+    await post(ingress, testEvent('x'));
+    const [dead] = await dls.waitFor(1);
+    await b.settled();
+    expect(sub.received).toHaveLength(2);
+    expect(dead!.headers['ce-knativeerrorcode']).toBe('502');
+    expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe('{"result":"ok"}');
+    expect(b.stats()).toMatchObject({ delivered: 0, retried: 1, deadLettered: 1, replied: 0 });
+  });
+
+  it('counts a malformed reply as a failure', async () => {
+    const sub = await subscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r' }, body: '' }));
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url)]);
+    await post(ingress, testEvent('x'));
+    await sub.waitFor(1);
+    await b.settled();
+    expect(b.stats()).toMatchObject({ delivered: 0, failed: 1, replied: 0 });
+  });
+});
