@@ -8,6 +8,11 @@ import type { Tx } from '../../lib/unit-of-work.js';
 import type { SlotReserved } from '../../events/index.js';
 
 export async function chargeOrder(tx: Tx, order: SlotReserved): Promise<void> {
+  // Lock the balance first: charges of one account then run one at a time, so a
+  // concurrent delivery of the same order (under another event id) sees this
+  // charge in the ledger instead of a balance it has already spent, and does
+  // not answer payment.declined for an order that was charged.
+  await tx.trx('balances').where({ account_id: order.accountId }).forUpdate().first('account_id');
   const charged = await tx.trx('ledger').where({ kind: 'charge', reference: order.orderId }).first('id');
   if (charged) return; // already handled under another delivery of this order
   const [row] = await tx.trx('balances')

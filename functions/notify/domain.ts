@@ -28,6 +28,10 @@ type Outcome = { letter: 'happy'; order: OrderConfirmed } | { letter: 'sorrow'; 
 
 export async function notifyCustomer(tx: Tx, mailer: Mailer, outcome: Outcome): Promise<void> {
   const { order } = outcome;
+  // One letter per order, even for deliveries of it under different event ids
+  // at once: they wait here, then find the letter, instead of each handing one
+  // to SES (where every send is an email) and failing only on the insert.
+  await tx.trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`notification\n${order.orderId}`]);
   const sent = await tx.trx('notifications').where({ order_id: order.orderId }).first('id');
   if (sent) return; // this order's letter went out already
   const account = await tx.trx('accounts').where({ id: order.accountId }).first('email', 'name');

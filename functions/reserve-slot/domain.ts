@@ -59,6 +59,10 @@ export async function findSlot(db: Db, slotId: string): Promise<Slot> {
 
 /** Reserves the order's seats, or rejects the order (`sold_out`, `unknown_slot`). */
 export async function reserveSeats(tx: Tx, order: OrderPlaced): Promise<void> {
+  // Lock the slot first: reservations of one slot then run one at a time, so a
+  // concurrent delivery of the same order (under another event id) sees this
+  // reservation instead of the seats it took, and is not rejected as sold_out.
+  await tx.trx('slots').where({ id: order.slotId }).forUpdate().first('id');
   const held = await tx.trx('reservations').where({ order_id: order.orderId }).first('status');
   if (held) return; // already handled under another delivery of this order
   const [taken] = await tx.trx('slots')
