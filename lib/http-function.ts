@@ -128,7 +128,8 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       return;
     }
     const message = HTTP.binary(consumed.reply);
-    res.status(200).set(message.headers as Record<string, string>).send(message.body as string);
+    // A Buffer, so express adds no charset: in binary mode Content-Type is the event's datacontenttype.
+    res.status(200).set(message.headers as Record<string, string>).send(Buffer.from(message.body as string));
   }
 
   async function handleRoute(req: Request, res: Response): Promise<void> {

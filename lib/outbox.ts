@@ -13,8 +13,11 @@ import { eventFromRow } from './inbox.js';
 import type { Logger } from './log.js';
 
 export interface Emitter {
-  /** Sends `events` to the sink and marks them published; never throws. */
-  publish(events: readonly CloudEvent<unknown>[]): Promise<void>;
+  /**
+   * Sends `events` to the sink and marks them published; never throws.
+   * Resolves with the ids the sink accepted.
+   */
+  publish(events: readonly CloudEvent<unknown>[]): Promise<string[]>;
 }
 
 export interface EmitterOptions {
@@ -34,7 +37,7 @@ export function createEmitter({ db, sink, log, timeoutMs = 5000 }: EmitterOption
   });
   return {
     async publish(events) {
-      if (sink === undefined || events.length === 0) return;
+      if (sink === undefined || events.length === 0) return [];
       const sent: string[] = [];
       await Promise.all(
         events.map(async (event) => {
@@ -48,13 +51,14 @@ export function createEmitter({ db, sink, log, timeoutMs = 5000 }: EmitterOption
           }
         }),
       );
-      if (sent.length === 0) return;
+      if (sent.length === 0) return sent;
       try {
         await db('outbox').whereIn('id', sent).whereNull('published_at').update({ published_at: db.fn.now() });
       } catch (err) {
         // Left unpublished: the sweep sends them again and consumers dedupe.
         log.warn('could not mark events published', { count: sent.length, error: (err as Error).message });
       }
+      return sent;
     },
   };
 }

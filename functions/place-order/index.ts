@@ -5,7 +5,7 @@
 import { opt, readConfig } from '../../lib/config.js';
 import { createHttpFunction, type HttpFunction, type RouteRequest } from '../../lib/http-function.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
-import { authorizeAccount, idParam, runIdempotent } from '../../lib/routes.js';
+import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '../../lib/routes.js';
 import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
@@ -57,7 +57,7 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
         async handle(req) {
           const caller = callerOf(req);
           const body = readNewOrder(req.body);
-          authorizeAccount(rt, req, body.accountId.toLowerCase());
+          authorizeBodyAccount(rt, req, body.accountId);
           const input = { orderId: body.orderId ?? newId(), accountId: caller, slotId: body.slotId.toLowerCase(), seats: body.seats ?? 1 };
           const reply = await runIdempotent(rt, req, caller, async (tx) => {
             const order = await placeOrder(tx, input, null);
@@ -86,7 +86,7 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
         method: 'GET',
         path: '/accounts/:accountId/orders',
         async handle(req) {
-          const account = authorizeAccount(rt, req, idParam(req, 'accountId'));
+          const account = authorizeAccount(rt, req, 'accountId');
           return { status: 200, body: await listOrders(rt.db, account) };
         },
       },

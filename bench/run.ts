@@ -1,0 +1,250 @@
+/**
+ * `npm run bench`: the saga against the database's own limit, in one run.
+ *
+ * Starts the stack as a user does (fresh database, free ports), then for
+ * each concurrency level drives orders through the gateway (`POST /orders`
+ * with `Prefer: wait`, so latency is request → terminal status) and measures
+ * throughput, latency percentiles, errors and the stack's peak RSS. At the
+ * same level it runs the database-only bound: the very transactions an order
+ * costs (the same domain code, inbox, outbox and idempotency records),
+ * executed directly against the same PostgreSQL, with no HTTP and no Broker.
+ * SPEC §7's invariants are checked after each level.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import axios from 'axios';
+import { createDb, type Db } from '../lib/db.js';
+import { fingerprintOf, idempotent } from '../lib/idempotency.js';
+import { consumeOnce } from '../lib/inbox.js';
+import { checkInvariants } from '../lib/invariants.js';
+import { newId } from '../lib/ids.js';
+import { createMailer } from '../lib/mailer.js';
+import { inTransaction, type Tx } from '../lib/unit-of-work.js';
+import { readEvent, type EventName, type Incoming } from '../events/index.js';
+import { chargeOrder } from '../functions/charge/domain.js';
+import { notifyCustomer } from '../functions/notify/domain.js';
+import { confirmOrder, placeOrder } from '../functions/place-order/domain.js';
+import { reserveSeats } from '../functions/reserve-slot/domain.js';
+import { startStackProcess, type RunningStack } from '../test/stack-process.js';
+import { treeRssMb } from './rss.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,8,32').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const PRICE = 100;
+
+const client = axios.create({
+  httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  validateStatus: () => true,
+  timeout: 60_000,
+});
+
+interface Customer {
+  id: string;
+  token: string;
+}
+
+interface LevelResult {
+  concurrency: number;
+  orders_per_s: number;
+  db_bound_per_s: number;
+  ratio: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  errors: number;
+  peak_rss_mb: number;
+  orders: number;
+  invariants_ok: boolean;
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function api(stack: RunningStack, method: string, url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await client.request<Record<string, unknown>>({ method, url: stack.gatewayUrl + url, headers: { 'content-type': 'application/json', ...headers }, data: body });
+  return { status: res.status, body: res.data ?? {} };
+}
+
+async function setup(stack: RunningStack, customers: number): Promise<{ customers: Customer[]; slotId: string }> {
+  const slot = await api(stack, 'POST', '/slots', { name: 'bench', capacity: 1_000_000, price: PRICE }, { authorization: `Bearer ${stack.adminToken}` });
+  if (slot.status !== 201) throw new Error(`could not create the slot: ${slot.status}`);
+  const list: Customer[] = [];
+  for (let i = 0; i < customers; i++) {
+    const created = await api(stack, 'POST', '/accounts', { email: `bench-${i}@example.com`, name: `Bench ${i}` });
+    const c = created.body as unknown as Customer;
+    const dep = await api(stack, 'POST', `/accounts/${c.id}/deposits`, { amount: 1_000_000_000 }, { authorization: `Bearer ${c.token}`, 'idempotency-key': newId() });
+    if (dep.status !== 201) throw new Error(`could not fund a customer: ${dep.status}`);
+    list.push(c);
+  }
+  return { customers: list, slotId: slot.body.id as string };
+}
+
+/** Drives `concurrency` workers for `seconds`; each order is timed from POST to terminal. */
+async function driveSaga(stack: RunningStack, customers: Customer[], slotId: string, concurrency: number, seconds: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + seconds * 1000;
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, treeRssMb(stack.child.pid!))), 200);
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      const c = customers[w % customers.length]!;
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const res = await api(stack, 'POST', '/orders', { accountId: c.id, slotId }, {
+            authorization: `Bearer ${c.token}`,
+            'idempotency-key': newId(),
+            prefer: 'wait=30',
+          });
+          if (res.status === 201 && res.body.status === 'confirmed') latencies.push(performance.now() - t0);
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, treeRssMb(stack.child.pid!));
+  return { latencies: latencies.sort((a, b) => a - b), errors, elapsed, peakRss: peak };
+}
+
+/** One order's transactions, exactly as the functions run them, minus HTTP and Broker. */
+async function dbOnlyOrder(db: Db, mailer: ReturnType<typeof createMailer>, customer: Customer, slotId: string): Promise<void> {
+  const input = { orderId: newId(), accountId: customer.id, slotId, seats: 1 };
+  const key = newId();
+  const { events } = await inTransaction(db, 'place-order', 'sink', (tx) =>
+    idempotent(tx, { scope: customer.id, key, fingerprint: fingerprintOf('POST', '/orders', { accountId: customer.id, slotId }) }, async (inner) => ({
+      status: 202,
+      body: await placeOrder(inner, input, null),
+    })),
+  );
+  // What the emitter does once the Broker has the event.
+  await db('outbox').whereIn('id', events.map((e) => e.id)).update({ published_at: db.fn.now() });
+  const steps: [string, EventName, (tx: Tx, e: Incoming) => Promise<void>][] = [
+    ['reserve-slot', 'order.placed', (tx, e) => reserveSeats(tx, e.data as never)],
+    ['charge', 'slot.reserved', (tx, e) => chargeOrder(tx, e.data as never)],
+    ['place-order', 'payment.charged', (tx, e) => confirmOrder(tx, (e.data as { orderId: string }).orderId, e)],
+    ['notify', 'order.confirmed', (tx, e) => notifyCustomer(tx, mailer, { letter: 'happy', order: e.data as never })],
+  ];
+  let event = events[0];
+  for (const [consumer, name, handle] of steps) {
+    if (!event) throw new Error(`${consumer} got no ${name}`);
+    const incoming = readEvent(event, [name]);
+    event = (await consumeOnce(db, consumer, incoming, (tx) => handle(tx, incoming))).reply ?? undefined;
+  }
+}
+
+async function driveDatabase(url: string, customers: Customer[], slotId: string, concurrency: number, seconds: number) {
+  const db = createDb({ url, poolMax: concurrency, applicationName: 'bench-db-bound' });
+  const mailer = createMailer({ mode: 'dry-run', region: 'us-east-1', from: 'bench@ordersaga.dev' });
+  let done = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = Date.now();
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        const c = customers[(w + 7) % customers.length]!;
+        while (Date.now() < deadline) {
+          await dbOnlyOrder(db, mailer, c, slotId);
+          done++;
+        }
+      }),
+    );
+  } finally {
+    await db.destroy();
+  }
+  return done / ((Date.now() - started) / 1000);
+}
+
+/** Waits until every order is terminal and notified, then checks SPEC §7. */
+async function settledInvariants(url: string) {
+  const db = createDb({ url, poolMax: 2, applicationName: 'bench-invariants' });
+  try {
+    for (let i = 0; i < 150; i++) {
+      const report = await checkInvariants(db, { settled: true });
+      if (report.ok) return report;
+      if (report.violations.some((v) => v.invariant !== 4 && v.invariant !== 5)) return report;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return checkInvariants(db, { settled: true });
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function main() {
+  console.log(`ordersaga bench: levels ${LEVELS.join(', ')}, ${SECONDS} s each, on ${os.cpus().length} cores, Node ${process.version}`);
+  const stack = await startStackProcess({ LOG_FORMAT: 'json' });
+  const levels: LevelResult[] = [];
+  try {
+    const databaseUrl = stack.databaseUrl;
+    const { customers, slotId } = await setup(stack, Math.max(...LEVELS));
+    if (WARMUP_SECONDS > 0) {
+      await driveSaga(stack, customers, slotId, 4, WARMUP_SECONDS);
+      await driveDatabase(databaseUrl, customers, slotId, 4, WARMUP_SECONDS);
+    }
+    for (const concurrency of LEVELS) {
+      const saga = await driveSaga(stack, customers, slotId, concurrency, SECONDS);
+      const sagaReport = await settledInvariants(databaseUrl);
+      const dbBound = await driveDatabase(databaseUrl, customers, slotId, concurrency, SECONDS);
+      const dbReport = await settledInvariants(databaseUrl);
+      const ordersPerS = saga.latencies.length / saga.elapsed;
+      const level: LevelResult = {
+        concurrency,
+        orders_per_s: round(ordersPerS),
+        db_bound_per_s: round(dbBound),
+        ratio: round(ordersPerS / dbBound, 3),
+        p50_ms: round(percentile(saga.latencies, 50)),
+        p95_ms: round(percentile(saga.latencies, 95)),
+        p99_ms: round(percentile(saga.latencies, 99)),
+        errors: saga.errors,
+        peak_rss_mb: Math.round(saga.peakRss),
+        orders: saga.latencies.length,
+        invariants_ok: sagaReport.ok && dbReport.ok,
+      };
+      levels.push(level);
+      console.log(
+        `c=${concurrency}: saga ${level.orders_per_s}/s, db bound ${level.db_bound_per_s}/s, ratio ${level.ratio}, ` +
+          `p50 ${level.p50_ms} ms, p95 ${level.p95_ms} ms, p99 ${level.p99_ms} ms, errors ${level.errors}, ` +
+          `peak RSS ${level.peak_rss_mb} MB, invariants ${level.invariants_ok ? 'ok' : 'VIOLATED'}`,
+      );
+      for (const v of [...sagaReport.violations, ...dbReport.violations].slice(0, 10)) console.log(`  invariant ${v.invariant}: ${v.detail}`);
+    }
+  } finally {
+    await stack.stop();
+  }
+  const top = levels.find((l) => l.concurrency === 32) ?? levels.at(-1)!;
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: os.cpus().length, node: process.version },
+    seconds_per_level: SECONDS,
+    levels,
+    ratio: top.ratio,
+    invariants_ok: levels.every((l) => l.invariants_ok),
+  };
+  const outDir = path.join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+  const table = [
+    '| concurrency | saga orders/s | DB-only orders/s | ratio | p50 ms | p95 ms | p99 ms | errors | peak RSS MB | invariants |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |',
+    ...levels.map(
+      (l) =>
+        `| ${l.concurrency} | ${l.orders_per_s} | ${l.db_bound_per_s} | ${(l.ratio * 100).toFixed(1)} % | ${l.p50_ms} | ${l.p95_ms} | ${l.p99_ms} | ${l.errors} | ${l.peak_rss_mb} | ${l.invariants_ok ? 'ok' : 'violated'} |`,
+    ),
+  ].join('\n');
+  writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
+  console.log(`\n${table}\n\nwrote bench/results/latest.json and bench/results/latest.md`);
+  if (!result.invariants_ok || levels.some((l) => l.errors > 0)) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,54 @@
+/**
+ * The API gateway: what the Ingress for `arch.homework` does in a cluster.
+ * Routes each request by the Ingress paths in the manifests (longest regex
+ * first, as nginx does) to the Service's process, streaming both ways.
+ */
+import http from 'node:http';
+import type { Logger } from '../lib/log.js';
+import { PROBLEM_CONTENT_TYPE } from '../lib/problem.js';
+import type { IngressRoute } from './manifests.js';
+
+export interface GatewayOptions {
+  routes: readonly IngressRoute[];
+  /** The local port of a Service's process. */
+  portOf(service: string): number;
+  log: Logger;
+  /** Longer than the longest `Prefer: wait` (30 s). */
+  upstreamTimeoutMs?: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function problem(res: http.ServerResponse, status: number, title: string, detail: string, instance: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE });
+  res.end(JSON.stringify({ type: 'about:blank', title, status, detail, instance }));
+}
+
+export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 }: GatewayOptions): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = routes.find((r) => r.pattern.test(path));
+    if (!route) {
+      problem(res, 404, 'Not Found', `No route for ${req.method} ${path}`, path);
+      return;
+    }
+    const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '' };
+    const upstream = http.request(
+      { host: '127.0.0.1', port: portOf(route.service), method: req.method, path: req.url, headers, agent, timeout: upstreamTimeoutMs },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+    upstream.on('error', (err) => {
+      log.warn('gateway upstream failed', { service: route.service, path, error: err.message });
+      problem(res, 503, 'Service Unavailable', `${route.service} is not answering; retry shortly`, path);
+    });
+    req.pipe(upstream);
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * `npm start`: the whole system on this machine, no cluster, no Docker, no
+ * PostgreSQL installed. Ctrl-C drains in-flight deliveries and stops
+ * everything.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, opt, readConfig, type Option } from '../lib/config.js';
+import type { Logger } from '../lib/log.js';
+import { startStack } from './stack.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const chaosDuplicates: Option<{ min: number; max: number } | undefined> = {
+  env: 'BROKER_CHAOS_DUPLICATES',
+  describe: 'deliver every event N or MIN-MAX times (chaos testing)',
+  default: '',
+  parse(raw) {
+    if (raw === '') return undefined;
+    const match = /^(\d+)(?:-(\d+))?$/.exec(raw);
+    if (!match) throw new Error('must be N or MIN-MAX');
+    const min = Number(match[1]);
+    const max = Number(match[2] ?? match[1]);
+    if (min < 1 || max < min || max > 10) throw new Error('must be within 1-10, MIN ≤ MAX');
+    return { min, max };
+  },
+};
+
+const options = {
+  gatewayPort: opt.int('GATEWAY_PORT', 'port of the API gateway (0: any free port)', 8080, 0, 65535),
+  brokerPort: opt.int('BROKER_PORT', 'port of the Broker ingress (0: any free port)', 8081, 0, 65535),
+  functionsPort: opt.int('FUNCTIONS_PORT', 'first port of the function processes (0: free ports)', 8090, 0, 65535),
+  postgresPort: opt.int('POSTGRES_PORT', 'port of the embedded PostgreSQL (0: any free port)', 5433, 0, 65535),
+  databaseUrl: opt.optionalUrl('DATABASE_URL', 'use this PostgreSQL instead of the embedded one'),
+  dataDir: opt.string('ORDERSAGA_DATA_DIR', 'where data, secrets and logs are kept', path.join(root, '.data')),
+  adminToken: opt.optionalString('ADMIN_TOKEN', 'admin token for POST /slots (generated and kept when unset)'),
+  tokenSecret: opt.optionalString('TOKEN_SECRET', 'key that signs bearer tokens (generated and kept when unset)'),
+  pingInterval: opt.int('PING_INTERVAL_SECONDS', 'fire PingSources at this interval instead of their schedule (0: schedule)', 0, 0, 86_400),
+  chaosDuplicates,
+  chaosShuffle: opt.oneOf('BROKER_CHAOS_SHUFFLE', 'deliver events in shuffled order (chaos testing)', ['0', '1'] as const, '0'),
+  logFormat: opt.oneOf('LOG_FORMAT', 'text for people, json for machines', ['text', 'json'] as const, 'text'),
+};
+
+function textLogger(format: 'text' | 'json'): Logger {
+  const emit = (level: string, message: string, fields: Record<string, unknown> = {}) => {
+    if (format === 'json') {
+      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }) + '\n');
+      return;
+    }
+    const time = new Date().toISOString().slice(11, 23);
+    const kv = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    (level === 'info' ? process.stdout : process.stderr).write(`${time} ${level === 'info' ? '' : level.toUpperCase() + ' '}${message} ${kv}\n`);
+  };
+  return {
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = readConfig(options);
+  const log = textLogger(config.logFormat);
+
+  // Installed before anything starts, so Ctrl-C during start-up unwinds what has started.
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    try {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error('stop failed', { error: (err as Error).message });
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const stack = await startStack(
+    {
+      root,
+      manifestsDir: path.join(root, 'knative', 'base'),
+      dataDir: path.resolve(config.dataDir),
+      gatewayPort: config.gatewayPort,
+      brokerPort: config.brokerPort,
+      functionsPort: config.functionsPort,
+      postgresPort: config.postgresPort,
+      databaseUrl: config.databaseUrl,
+      adminToken: config.adminToken,
+      tokenSecret: config.tokenSecret,
+      env: process.env,
+      pingIntervalSeconds: config.pingInterval === 0 ? undefined : config.pingInterval,
+      chaos:
+        config.chaosDuplicates || config.chaosShuffle === '1'
+          ? { duplicates: config.chaosDuplicates, shuffle: config.chaosShuffle === '1' }
+          : undefined,
+    },
+    log,
+    cleanups,
+  );
+  if (stopping) return;
+  const lines = [
+    '',
+    'ordersaga is running',
+    `  API gateway    ${stack.gatewayUrl}   (what http://arch.homework is in a cluster)`,
+    `  Broker ingress ${stack.brokerUrl}   (kn event send --to ${stack.brokerUrl} ...)`,
+    ...stack.processes().map((p) => `  ${p.name.padEnd(14)} http://127.0.0.1:${p.port}`),
+    `  PostgreSQL     ${stack.embedded ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
+    `  Admin token    ${stack.adminToken}`,
+    `  Logs           ${stack.logsDir}/<service>.log`,
+    config.chaosDuplicates || config.chaosShuffle === '1' ? `  CHAOS          duplicates=${JSON.stringify(config.chaosDuplicates)} shuffle=${config.chaosShuffle}` : '',
+    `ready in ${Date.now() - started} ms${stack.initialised ? ' (first start: database created)' : ''}; Ctrl-C stops everything`,
+    '',
+  ];
+  process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');
+
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`ordersaga: ${err.message}\n`);
+  else process.stderr.write(`ordersaga failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

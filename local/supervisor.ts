@@ -1,0 +1,127 @@
+/**
+ * Runs each Knative Service as its own Functions Framework process and
+ * replaces a process that dies, as Knative replaces a failed pod, with a
+ * growing pause between restarts of one that keeps dying.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Logger } from '../lib/log.js';
+
+export interface ProcessSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+}
+
+export interface ProcessState {
+  name: string;
+  pid: number | undefined;
+  port: number;
+  restarts: number;
+}
+
+export interface Supervisor {
+  /** Starts every process and resolves once each answers its health check. */
+  start(timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; no restarts after this. */
+  stop(graceMs?: number): Promise<void>;
+  state(): ProcessState[];
+  /** Resolves when `name` answers its health check again (after a restart). */
+  waitReady(name: string, timeoutMs?: number): Promise<void>;
+}
+
+interface Running {
+  spec: ProcessSpec;
+  child?: ChildProcess;
+  restarts: number;
+  startedAt: number;
+  log: WriteStream;
+}
+
+const HEALTHY_AFTER_MS = 30_000;
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor {
+  const running = new Map<string, Running>();
+  let stopping = false;
+
+  function launch(r: Running): void {
+    r.startedAt = Date.now();
+    // stdin stays open as a lifeline: the child exits when this process dies (see child-guard).
+    const child = spawn(r.spec.command, r.spec.args, { env: r.spec.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    r.child = child;
+    child.stdout?.pipe(r.log, { end: false });
+    child.stderr?.pipe(r.log, { end: false });
+    child.on('exit', (code, signal) => {
+      r.child = undefined;
+      if (stopping) return;
+      // A process that ran a while before dying starts its backoff over.
+      if (Date.now() - r.startedAt > HEALTHY_AFTER_MS) r.restarts = 0;
+      r.restarts += 1;
+      const pause = Math.min(100 * 2 ** (r.restarts - 1), 5000);
+      log.warn('function exited; restarting', { service: r.spec.name, code, signal, restart: r.restarts, inMs: pause, log: r.spec.logFile });
+      setTimeout(() => {
+        if (!stopping) launch(r);
+      }, pause).unref();
+    });
+  }
+
+  async function waitReady(name: string, timeoutMs = 20_000): Promise<void> {
+    const r = running.get(name);
+    if (!r) throw new Error(`no process ${name}`);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await healthy(r.spec.port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`${name} did not become healthy within ${timeoutMs} ms; see ${r.spec.logFile}`);
+  }
+
+  return {
+    async start(timeoutMs = 20_000) {
+      for (const spec of specs) {
+        const r: Running = { spec, restarts: 0, startedAt: 0, log: createWriteStream(spec.logFile, { flags: 'a' }) };
+        running.set(spec.name, r);
+        launch(r);
+      }
+      await Promise.all(specs.map((s) => waitReady(s.name, timeoutMs)));
+    },
+    async stop(graceMs = 5000) {
+      stopping = true;
+      await Promise.all(
+        [...running.values()].map(
+          (r) =>
+            new Promise<void>((resolve) => {
+              const child = r.child;
+              if (!child || child.exitCode !== null || child.signalCode !== null) {
+                r.log.end();
+                resolve();
+                return;
+              }
+              const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                r.log.end();
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+    state: () =>
+      [...running.values()].map((r) => ({ name: r.spec.name, pid: r.child?.pid, port: r.spec.port, restarts: r.restarts })),
+    waitReady,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Starts the whole stack as a user does (`npm start` as a child process), on
+ * free ports and a fresh data folder, and stops it with Ctrl-C (SIGINT).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface RunningStack {
+  gatewayUrl: string;
+  brokerUrl: string;
+  databaseUrl: string;
+  adminToken: string;
+  dataDir: string;
+  /** Milliseconds from spawning `npm start` to its ready line. */
+  readyMs: number;
+  output: () => string;
+  processes: { name: string; pid: number; port: number }[];
+  child: ChildProcess;
+  /** Ctrl-C, then wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startStackProcess(
+  env: Record<string, string> = {},
+  timeoutMs = 90_000,
+  { keepData = false }: { keepData?: boolean } = {},
+): Promise<RunningStack> {
+  const dataDir = env.ORDERSAGA_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'ordersaga-stack-'));
+  const spawnedAt = Date.now();
+  const adminToken = `admin-${Math.random().toString(36).slice(2)}-token`;
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: root,
+    detached: true,
+    env: {
+      ...process.env,
+      GATEWAY_PORT: '0',
+      BROKER_PORT: '0',
+      FUNCTIONS_PORT: '0',
+      POSTGRES_PORT: '0',
+      ORDERSAGA_DATA_DIR: dataDir,
+      ADMIN_TOKEN: adminToken,
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let readyMs = 0;
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = () => {
+      if (/ready in \d+ ms/.test(output)) {
+        readyMs = Date.now() - spawnedAt;
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`stack exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  const state = JSON.parse(readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as {
+    gatewayUrl: string;
+    brokerUrl: string;
+    databaseUrl: string;
+    processes: { name: string; pid: number; port: number }[];
+  };
+  return {
+    ...state,
+    adminToken,
+    dataDir,
+    readyMs,
+    output: () => output,
+    child,
+    async stop() {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
+      const code = await exited;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
