@@ -39,13 +39,20 @@ export function dataschemaOf(name: EventName): string {
   return schemas[name].$id;
 }
 
-const validators = new Map<EventName, ValidateFunction>(
-  EVENT_NAMES.map((name) => [name, ajv.compile(schemas[name])]),
-);
+// Compiled on first use: a function process only validates the few types it handles.
+const validators = new Map<EventName, ValidateFunction>();
+const validatorOf = (name: EventName): ValidateFunction => {
+  let validate = validators.get(name);
+  if (!validate) {
+    validate = ajv.compile(schemas[name]);
+    validators.set(name, validate);
+  }
+  return validate;
+};
 
 /** Checks `data` against the schema of `name`; throws ValidationError listing every problem. */
 export function validateData<N extends EventName>(name: N, data: unknown): EventData[N] {
-  const validate = validators.get(name)!;
+  const validate = validatorOf(name);
   if (!validate(data)) {
     throw new ValidationError(`data of ${typeOf(name)} does not match its schema`, describeErrors(validate.errors));
   }
