@@ -52,7 +52,13 @@ export interface Stack {
   topology: Topology;
   processes(): ProcessState[];
   supervisor: Supervisor;
-  broker: Broker;
+  /** The Broker now serving (a restart replaces it). */
+  readonly broker: Broker;
+  /**
+   * Stops the Broker at once, abandoning every delivery in flight (events
+   * are lost, as when a broker pod dies), and starts a new one on the same port.
+   */
+  restartBroker(): Promise<void>;
   postgres: EmbeddedServer | undefined;
   /** Drains in-flight deliveries, then stops every part; leaves no process behind. */
   stop(): Promise<void>;
@@ -179,7 +185,8 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     return destination.uri ? new URL(destination.uri, base + '/').toString() : base;
   };
 
-  const broker = createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE });
+  const makeBroker = () => createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE });
+  let broker = makeBroker();
   await broker.listen(brokerPort);
   cleanups.push(() => broker.drain(10_000));
 
@@ -256,7 +263,14 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     topology,
     processes: () => supervisor.state(),
     supervisor,
-    broker,
+    get broker() {
+      return broker;
+    },
+    async restartBroker() {
+      await broker.drain(0);
+      broker = makeBroker();
+      await broker.listen(brokerPort);
+    },
     postgres,
     async stop() {
       // Reverse order of start: pings, gateway, then drain the Broker, then functions, then PostgreSQL.
