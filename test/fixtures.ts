@@ -32,7 +32,7 @@ export async function balanceOf(db: Db, accountId: string): Promise<number> {
 
 /** Row counts of the tables an effect writes, to prove that nothing changed. */
 export async function snapshot(db: Db): Promise<Record<string, number>> {
-  const tables = ['accounts', 'balances', 'ledger', 'slots', 'reservations', 'orders', 'order_history', 'notifications', 'inbox', 'outbox', 'idempotency_keys'];
+  const tables = ['accounts', 'balances', 'ledger', 'slots', 'reservations', 'orders', 'payments', 'slot_rejections', 'notifications', 'inbox', 'outbox', 'idempotency_keys'];
   const out: Record<string, number> = {};
   for (const t of tables) out[t] = Number((await db(t).count<{ count: string }[]>('* as count'))[0]!.count);
   out.money = Number((await db('balances').sum<{ sum: string | null }[]>('balance as sum'))[0]!.sum ?? 0);

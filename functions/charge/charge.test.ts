@@ -35,6 +35,19 @@ describe('charge', () => {
   const chargesOf = (accountId: string) => t.db('ledger').where({ account_id: accountId, kind: 'charge' }).select('amount', 'reference');
 
   describe('slot.reserved', () => {
+    it('a declined order stays declined: a later delivery under a new event id charges nothing, even after a deposit', async () => {
+      const ada = await seedAccount(t.db, 10);
+      const order = reserved(ada.id, 30);
+      const first = await deliver(fn.url, cloudEvent('slot.reserved', order));
+      expect(first.event?.type).toBe('dev.ordersaga.payment.declined');
+      await t.db('balances').where({ account_id: ada.id }).update({ balance: 100 });
+      await t.db('ledger').insert({ id: newId(), account_id: ada.id, kind: 'deposit', amount: 90, reference: newId() });
+      const again = await deliver(fn.url, cloudEvent('slot.reserved', order));
+      expect(again.status).toBe(204);
+      expect(await balanceOf(t.db, ada.id)).toBe(100);
+      expect(await chargesOf(ada.id)).toEqual([]);
+    });
+
     it('charges the amount, writes one charge to the ledger and replies payment.charged with the new balance', async () => {
       const ada = await seedAccount(t.db, 10_000);
       const order = reserved(ada.id, 6_000, 2);

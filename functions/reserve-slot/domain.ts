@@ -64,7 +64,8 @@ export async function reserveSeats(tx: Tx, order: OrderPlaced): Promise<void> {
   // reservation instead of the seats it took, and is not rejected as sold_out.
   await tx.trx('slots').where({ id: order.slotId }).forUpdate().first('id');
   const held = await tx.trx('reservations').where({ order_id: order.orderId }).first('status');
-  if (held) return; // already handled under another delivery of this order
+  const rejected = held ? undefined : await tx.trx('slot_rejections').where({ order_id: order.orderId }).first('reason');
+  if (held || rejected) return; // decided under another delivery of this order
   const [taken] = await tx.trx('slots')
     .where({ id: order.slotId })
     .andWhere(tx.trx.raw('reserved + ? <= capacity', [order.seats]))
@@ -76,11 +77,15 @@ export async function reserveSeats(tx: Tx, order: OrderPlaced): Promise<void> {
     return;
   }
   const exists = await tx.trx('slots').where({ id: order.slotId }).first('id');
-  await tx.emit({
-    name: 'slot.rejected',
-    subject: order.orderId,
-    data: { ...order, reason: exists ? 'sold_out' : 'unknown_slot' },
-  });
+  const reason = exists ? 'sold_out' : 'unknown_slot';
+  // An unknown slot has no row to lock: a concurrent delivery may have decided first.
+  const recorded = await tx.trx('slot_rejections')
+    .insert({ order_id: order.orderId, slot_id: order.slotId, reason })
+    .onConflict('order_id')
+    .ignore()
+    .returning('order_id');
+  if (recorded.length === 0) return;
+  await tx.emit({ name: 'slot.rejected', subject: order.orderId, data: { ...order, reason } });
 }
 
 /** Compensation: gives back the seats of an order whose payment was declined. */
