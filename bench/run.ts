@@ -124,7 +124,7 @@ async function dbOnlyOrder(db: Db, mailer: ReturnType<typeof createMailer>, cust
   const { events } = await inTransaction(db, 'place-order', 'sink', (tx) =>
     idempotent(tx, { scope: customer.id, key, fingerprint: fingerprintOf('POST', '/orders', { accountId: customer.id, slotId }) }, async (inner) => ({
       status: 202,
-      body: await placeOrder(inner, input, null),
+      body: await placeOrder(inner, input),
     })),
   );
   // What the emitter does once the Broker has the event.
@@ -132,7 +132,7 @@ async function dbOnlyOrder(db: Db, mailer: ReturnType<typeof createMailer>, cust
   const steps: [string, EventName, (tx: Tx, e: Incoming) => Promise<void>][] = [
     ['reserve-slot', 'order.placed', (tx, e) => reserveSeats(tx, e.data as never)],
     ['charge', 'slot.reserved', (tx, e) => chargeOrder(tx, e.data as never)],
-    ['place-order', 'payment.charged', (tx, e) => confirmOrder(tx, (e.data as { orderId: string }).orderId, e)],
+    ['place-order', 'payment.charged', (tx, e) => confirmOrder(tx, (e.data as { orderId: string }).orderId)],
     ['notify', 'order.confirmed', (tx, e) => notifyCustomer(tx, mailer, { letter: 'happy', order: e.data as never })],
   ];
   let event = events[0];

@@ -128,8 +128,10 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       return;
     }
     const message = HTTP.binary(consumed.reply);
-    // A Buffer, so express adds no charset: in binary mode Content-Type is the event's datacontenttype.
-    res.status(200).set(message.headers as Record<string, string>).send(Buffer.from(message.body as string));
+    // Node's own setHeader: express's would add a charset to Content-Type,
+    // which in binary mode is the event's datacontenttype.
+    for (const [name, value] of Object.entries(message.headers)) res.setHeader(name, String(value));
+    res.status(200).end(message.body as string);
   }
 
   async function handleRoute(req: Request, res: Response): Promise<void> {

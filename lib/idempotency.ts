@@ -11,6 +11,7 @@ import {
   IdempotencyMismatchError,
   ValidationError,
 } from './errors.js';
+import type { Db } from './db.js';
 import { toProblem } from './problem.js';
 import type { Tx } from './unit-of-work.js';
 
@@ -25,6 +26,12 @@ export interface IdempotencyKey {
   key: string;
   /** Identifies the request: method, path and body. */
   fingerprint: string;
+  /**
+   * The request goes on after its effect commits (e.g. waiting for the saga):
+   * replays are told 409 until `completeIdempotent` stores the final
+   * response, or until this many seconds pass (a holder that died).
+   */
+  holdSeconds?: number;
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -71,10 +78,15 @@ export async function idempotent(
   if (!rows[0]?.locked) {
     throw new IdempotencyInFlightError('A request with this Idempotency-Key is still being processed; retry shortly');
   }
-  const existing = await tx.trx('idempotency_keys').where({ scope: id.scope, key: id.key }).first();
+  const existing = await tx.trx('idempotency_keys')
+    .where({ scope: id.scope, key: id.key })
+    .first('fingerprint', 'status_code', 'response', tx.trx.raw('held_until > now() as held'));
   if (existing) {
     if (existing.fingerprint !== id.fingerprint) {
       throw new IdempotencyMismatchError('This Idempotency-Key was already used with a different request');
+    }
+    if (existing.held) {
+      throw new IdempotencyInFlightError('A request with this Idempotency-Key is still being processed; retry shortly');
     }
     return { status: existing.status_code, body: existing.response, replayed: true };
   }
@@ -92,6 +104,14 @@ export async function idempotent(
     fingerprint: id.fingerprint,
     status_code: response.status,
     response: JSON.stringify(response.body),
+    held_until: id.holdSeconds ? tx.trx.raw('now() + make_interval(secs => ?)', [id.holdSeconds]) : null,
   });
   return { ...response, replayed: false };
+}
+
+/** Stores the final response of a held request and releases the hold. */
+export async function completeIdempotent(db: Db, id: Pick<IdempotencyKey, 'scope' | 'key'>, response: StoredResponse): Promise<void> {
+  await db('idempotency_keys')
+    .where({ scope: id.scope, key: id.key })
+    .update({ status_code: response.status, response: JSON.stringify(response.body), held_until: null });
 }

@@ -1,7 +1,7 @@
 /** Helpers every REST route uses: auth, ids from the path, and running a change. */
 import { NotFoundError } from './errors.js';
 import type { RouteReply, RouteRequest } from './http-function.js';
-import { fingerprintOf, idempotent, requireIdempotencyKey, type StoredResponse } from './idempotency.js';
+import { completeIdempotent, fingerprintOf, idempotent, requireIdempotencyKey, type StoredResponse } from './idempotency.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Runtime } from './runtime.js';
 import { inTransaction, type Tx } from './unit-of-work.js';
@@ -38,6 +38,14 @@ export async function runChange<T>(rt: Runtime, work: (tx: Tx) => Promise<T>): P
   return result;
 }
 
+/** A request that goes on after its change commits, e.g. to wait for the saga. */
+export interface Continuation {
+  /** How long replays are held off (409) while `finish` runs. */
+  holdSeconds: number;
+  /** Turns the committed response into the final one, which replays then get. */
+  finish(committed: StoredResponse): Promise<StoredResponse>;
+}
+
 /**
  * Runs a money route once per Idempotency-Key (scoped to `scope`, the
  * account): a replay answers the first response with `Idempotent-Replayed: true`.
@@ -47,13 +55,22 @@ export async function runIdempotent(
   req: RouteRequest,
   scope: string,
   effect: (tx: Tx) => Promise<StoredResponse>,
+  continuation?: Continuation,
 ): Promise<RouteReply> {
   const key = requireIdempotencyKey(req.header('idempotency-key'));
   const fingerprint = fingerprintOf(req.method, req.path, req.body);
-  const outcome = await runChange(rt, (tx) => idempotent(tx, { scope, key, fingerprint }, effect));
-  return {
-    status: outcome.status,
-    body: outcome.body,
-    headers: outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {},
-  };
+  const holdSeconds = continuation?.holdSeconds;
+  const outcome = await runChange(rt, (tx) => idempotent(tx, { scope, key, fingerprint, holdSeconds }, effect));
+  if (outcome.replayed) return { status: outcome.status, body: outcome.body, headers: { 'Idempotent-Replayed': 'true' } };
+  if (!continuation) return { status: outcome.status, body: outcome.body };
+  let final: StoredResponse = outcome;
+  try {
+    final = await continuation.finish(outcome);
+  } finally {
+    // Whatever happened while finishing, replays get what this request answered.
+    await completeIdempotent(rt.db, { scope, key }, final).catch((err: Error) =>
+      rt.log.warn('could not store the final response; the hold expires instead', { error: err.message }),
+    );
+  }
+  return { status: final.status, body: final.body };
 }

@@ -9,6 +9,8 @@ import * as createSlots from './20261121000002_create_slots.js';
 import * as createOrders from './20261121000003_create_orders.js';
 import * as createNotifications from './20261121000004_create_notifications.js';
 import * as createMessaging from './20261121000005_create_messaging.js';
+import * as recordDecisions from './20261121000006_record_decisions.js';
+import * as holdIdempotentResponses from './20261121000007_hold_idempotent_responses.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '20261121000001_create_accounts': createAccounts,
@@ -16,6 +18,8 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121000003_create_orders': createOrders,
   '20261121000004_create_notifications': createNotifications,
   '20261121000005_create_messaging': createMessaging,
+  '20261121000006_record_decisions': recordDecisions,
+  '20261121000007_hold_idempotent_responses': holdIdempotentResponses,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

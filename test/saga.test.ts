@@ -106,7 +106,7 @@ describe('the saga, function to function', () => {
     const orderId = (placed.data as { orderId: string }).orderId;
     const order = await final(ed, orderId);
     expect(order.status).toBe('confirmed');
-    expect(order.history.map((h) => h.step)).toEqual(['placed', 'confirmed']);
+    expect(order.history.map((h) => h.step)).toEqual(['order.placed', 'slot.reserved', 'payment.charged', 'order.confirmed', 'notification.sent']);
   });
 
   it('every event delivered three times still ends each journey exactly once', async () => {

@@ -1,25 +1,26 @@
 /**
  * Orders and their saga: placed (pending) → confirmed, or cancelled with a
  * reason. Each transition happens once (a conditional UPDATE on
- * `status = 'pending'`), is written to the order's history with the event
- * that caused it, and is announced on the `order_terminal` channel for
- * requests waiting with `Prefer: wait`.
+ * `status = 'pending'`) and is announced on the `order_terminal` channel for
+ * requests waiting with `Prefer: wait`. An order's history is the saga's own
+ * record: every event about it in the outbox, with its time and id.
  */
 import type { Db } from '../../lib/db.js';
 import { ConflictError, NotFoundError } from '../../lib/errors.js';
 import type { Tx } from '../../lib/unit-of-work.js';
-import type { OrderCancelled, OrderPlaced } from '../../events/index.js';
+import { TYPE_PREFIX, type OrderCancelled, type OrderPlaced } from '../../events/index.js';
 
 export const TERMINAL_CHANNEL = 'order_terminal';
 
 export type OrderStatus = 'pending' | 'confirmed' | 'cancelled';
 export type CancelReason = OrderCancelled['reason'];
 
+/** One saga step: the event that reported it, who emitted it, and when. */
 export interface HistoryEntry {
   step: string;
-  status: OrderStatus;
-  eventType: string | null;
-  eventId: string | null;
+  eventType: string;
+  eventId: string;
+  source: string;
   at: string;
 }
 
@@ -63,12 +64,6 @@ const toOrder = (row: OrderRow): Order => ({
   updatedAt: row.updated_at.toISOString(),
 });
 
-/** What caused a step: the event delivered, or the HTTP request (no event). */
-export interface Cause {
-  type: string;
-  id: string;
-}
-
 export interface NewOrder {
   orderId: string;
   accountId: string;
@@ -81,7 +76,7 @@ export interface NewOrder {
  * slot's price × seats; an unknown slot costs 0 and the saga cancels the
  * order as `unknown_slot`. Placing the same order again is a no-op.
  */
-export async function placeOrder(tx: Tx, input: NewOrder, cause: Cause | null): Promise<Order> {
+export async function placeOrder(tx: Tx, input: NewOrder): Promise<Order> {
   const account = await tx.trx('accounts').where({ id: input.accountId }).first('id');
   if (!account) throw new NotFoundError(`No account ${input.accountId}`);
   // Prices are immutable once a slot exists, so reading the catalogue here is safe.
@@ -101,26 +96,19 @@ export async function placeOrder(tx: Tx, input: NewOrder, cause: Cause | null): 
   }
   const placed: OrderPlaced = { orderId: row.id, accountId: row.account_id, slotId: row.slot_id, seats: row.seats, amount: row.amount };
   await tx.emit({ name: 'order.placed', subject: row.id, data: placed });
-  await tx.trx('order_history').insert({
-    order_id: row.id,
-    step: 'placed',
-    status: 'pending',
-    event_type: cause?.type ?? null,
-    event_id: cause?.id ?? tx.emitted.at(-1)!.id,
-  });
   return toOrder(row);
 }
 
 /** payment.charged → confirmed. */
-export async function confirmOrder(tx: Tx, orderId: string, cause: Cause): Promise<void> {
-  const row = await finish(tx, orderId, 'confirmed', null, cause);
+export async function confirmOrder(tx: Tx, orderId: string): Promise<void> {
+  const row = await finish(tx, orderId, 'confirmed', null);
   if (!row) return;
   await tx.emit({ name: 'order.confirmed', subject: orderId, data: orderCore(row) });
 }
 
 /** slot.rejected or slot.released → cancelled with `reason`. */
-export async function cancelOrder(tx: Tx, orderId: string, reason: CancelReason, cause: Cause): Promise<void> {
-  const row = await finish(tx, orderId, 'cancelled', reason, cause);
+export async function cancelOrder(tx: Tx, orderId: string, reason: CancelReason): Promise<void> {
+  const row = await finish(tx, orderId, 'cancelled', reason);
   if (!row) return;
   await tx.emit({ name: 'order.cancelled', subject: orderId, data: { ...orderCore(row), reason } });
 }
@@ -134,13 +122,12 @@ const orderCore = (row: OrderRow) => ({
 });
 
 /** Moves a pending order to its terminal status once; undefined if it was not pending. */
-async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: CancelReason | null, cause: Cause): Promise<OrderRow | undefined> {
+async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: CancelReason | null): Promise<OrderRow | undefined> {
   const [row] = await tx.trx('orders')
     .where({ id: orderId, status: 'pending' })
     .update({ status, reason, updated_at: tx.trx.fn.now() })
     .returning<OrderRow[]>('*');
   if (!row) return undefined;
-  await tx.trx('order_history').insert({ order_id: orderId, step: status, status, event_type: cause.type, event_id: cause.id });
   await tx.trx.raw('select pg_notify(?, ?)', [TERMINAL_CHANNEL, orderId]);
   return row;
 }
@@ -148,10 +135,16 @@ async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: Canc
 export async function findOrder(db: Db, orderId: string, accountId: string): Promise<OrderWithHistory> {
   const row = await db('orders').where({ id: orderId, account_id: accountId }).first<OrderRow | undefined>();
   if (!row) throw new NotFoundError(`No order ${orderId}`);
-  const history = await db('order_history').where({ order_id: orderId }).orderBy('id').select('step', 'status', 'event_type', 'event_id', 'at');
+  const events = await db('outbox').where({ subject: orderId }).orderBy('created_at').select('id', 'type', 'source', 'created_at');
   return {
     ...toOrder(row),
-    history: history.map((h) => ({ step: h.step, status: h.status, eventType: h.event_type, eventId: h.event_id, at: h.at.toISOString() })),
+    history: events.map((e) => ({
+      step: e.type.replace(TYPE_PREFIX, ''),
+      eventType: e.type,
+      eventId: e.id,
+      source: e.source,
+      at: e.created_at.toISOString(),
+    })),
   };
 }
 

@@ -9,7 +9,8 @@ import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '
 import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
-import { cancelOrder, confirmOrder, findOrder, listOrders, placeOrder } from './domain.js';
+import type { Tx } from '../../lib/unit-of-work.js';
+import { cancelOrder, confirmOrder, findOrder, listOrders, placeOrder, type Order } from './domain.js';
 import { reconcile } from './reconcile.js';
 import { createOrderWaiter, type OrderWaiter } from './waiter.js';
 
@@ -20,6 +21,9 @@ export const options = {
 
 /** The longest `Prefer: wait` honoured, in seconds (SPEC §3). */
 export const MAX_WAIT_SECONDS = 30;
+
+/** Replays are held off this much longer than the wait itself. */
+const HOLD_MARGIN_SECONDS = 5;
 
 /** The PingSource's CloudEvent type. */
 export const PING_TYPE = 'dev.knative.sources.ping';
@@ -59,22 +63,35 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
           const body = readNewOrder(req.body);
           authorizeBodyAccount(rt, req, body.accountId);
           const input = { orderId: body.orderId ?? newId(), accountId: caller, slotId: body.slotId.toLowerCase(), seats: body.seats ?? 1 };
-          const reply = await runIdempotent(rt, req, caller, async (tx) => {
-            const order = await placeOrder(tx, input, null);
-            return { status: 202, body: order };
-          });
           const wait = preferredWait(req.header('prefer'));
-          const placed = reply.body as { id?: string; status?: string };
-          if (wait === undefined || reply.headers?.['Idempotent-Replayed'] || placed.status !== 'pending' || !placed.id) {
-            return withLocation(reply, placed.id);
-          }
-          const read = () => findOrder(rt.db, placed.id!, caller);
-          await waiter.wait(placed.id, wait * 1000, async () => (await read()).status !== 'pending');
-          const order = await read();
-          return withLocation(
-            { status: order.status === 'pending' ? 202 : 201, body: order, headers: { ...reply.headers, 'Preference-Applied': `wait=${wait}` } },
-            order.id,
-          );
+          const placed = async (tx: Tx) => {
+            const order = await placeOrder(tx, input);
+            // A new order is pending (202); an order that already existed answers as it stands.
+            return { status: order.status === 'pending' ? 202 : 201, body: order };
+          };
+          const reply =
+            wait === undefined
+              ? await runIdempotent(rt, req, caller, placed)
+              : await runIdempotent(rt, req, caller, placed, {
+                  holdSeconds: wait + HOLD_MARGIN_SECONDS,
+                  finish: async (committed) => {
+                    const order = committed.body as Order;
+                    if (order.status !== 'pending') return committed;
+                    const read = () => findOrder(rt.db, order.id, caller);
+                    await waiter.wait(order.id, wait * 1000, async () => (await read()).status !== 'pending');
+                    const final = await read();
+                    return { status: final.status === 'pending' ? 202 : 201, body: final };
+                  },
+                });
+          const id = (reply.body as { id?: string }).id;
+          return {
+            ...reply,
+            headers: {
+              ...reply.headers,
+              ...(id ? { Location: `/orders/${id}` } : {}),
+              ...(wait !== undefined && !reply.headers?.['Idempotent-Replayed'] ? { 'Preference-Applied': `wait=${wait}` } : {}),
+            },
+          };
         },
       },
       {
@@ -94,11 +111,11 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
     events: {
       'order.requested': async (tx, event) => {
         const { orderId = entityIdFor('order', event), seats = 1, ...rest } = event.data;
-        await placeOrder(tx, { orderId, seats, ...rest }, { type: event.type, id: event.id });
+        await placeOrder(tx, { orderId, seats, ...rest });
       },
-      'payment.charged': (tx, event) => confirmOrder(tx, event.data.orderId, event),
-      'slot.rejected': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason, event),
-      'slot.released': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason, event),
+      'payment.charged': (tx, event) => confirmOrder(tx, event.data.orderId),
+      'slot.rejected': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason),
+      'slot.released': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason),
     },
     foreignEvents: {
       [PING_TYPE]: async () => {
@@ -107,10 +124,6 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
       },
     },
   });
-}
-
-function withLocation<T extends { headers?: Record<string, string> }>(reply: T, id: string | undefined): T {
-  return id ? { ...reply, headers: { ...reply.headers, Location: `/orders/${id}` } } : reply;
 }
 
 export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {

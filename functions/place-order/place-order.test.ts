@@ -140,6 +140,37 @@ describe('place-order', () => {
       expect(res.headers['preference-applied']).toBe('wait=5');
     });
 
+    it('a replay of a waited order gets 409 while it waits, then the same 201 it answered', async () => {
+      const orderId = newId();
+      const key = newId();
+      const body = { accountId: ada.id, slotId: slot, orderId };
+      const first = post(body, { key, prefer: 'wait=5' });
+      await new Promise((r) => setTimeout(r, 150));
+      const during = await post(body, { key, prefer: 'wait=5' });
+      expect(during.status).toBe(409);
+      const charged = cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 8_500 });
+      await deliver(fn.url, charged);
+      const answered = await first;
+      expect(answered.status).toBe(201);
+      const after = await post(body, { key, prefer: 'wait=5' });
+      expect(after.status).toBe(201);
+      expect(after.text).toBe(answered.text);
+      expect(after.headers['idempotent-replayed']).toBe('true');
+    });
+
+    it('an orderId that already exists answers as the order stands, and places nothing', async () => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId });
+      await deliver(fn.url, cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 1 }));
+      const before = await snapshot(t.db);
+      const again = await post({ accountId: ada.id, slotId: slot, orderId });
+      expect(again.status).toBe(201);
+      expect(again.body).toMatchObject({ id: orderId, status: 'confirmed' });
+      const { idempotency_keys: _k, ...rest } = await snapshot(t.db);
+      const { idempotency_keys: _b, ...restBefore } = before;
+      expect(rest).toEqual(restBefore);
+    });
+
     it('with Prefer: wait, answers 202 with the pending order when time runs out', async () => {
       const started = Date.now();
       const res = await post({ accountId: ada.id, slotId: slot }, { prefer: 'wait=1' });
@@ -165,9 +196,9 @@ describe('place-order', () => {
       const res = await request(fn.url, 'GET', `/orders/${orderId}`, { token: ada.token });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: orderId, status: 'cancelled', reason: 'sold_out' });
-      const history = (res.body as { history: { step: string; eventId: string; eventType: string | null }[] }).history;
-      expect(history.map((h) => h.step)).toEqual(['placed', 'cancelled']);
-      expect(history[1]).toMatchObject({ eventId: rejected.id, eventType: 'dev.ordersaga.slot.rejected' });
+      const history = (res.body as { history: { step: string; eventId: string; eventType: string; source: string }[] }).history;
+      expect(history.map((h) => h.step)).toEqual(['order.placed', 'order.cancelled']);
+      expect(history[1]).toMatchObject({ eventId: reply.event!.id, eventType: 'dev.ordersaga.order.cancelled', source: '/ordersaga/place-order' });
     });
 
     it("answers 404 for another account's order, and 401 without a token", async () => {
