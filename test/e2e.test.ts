@@ -123,7 +123,8 @@ describe('npm start, end to end', () => {
     const pids = stack.processes.map((p) => p.pid);
     expect(pids.every(isAlive)).toBe(true);
     exitCode = await stack.stop();
-    expect(exitCode).toBe(0);
+    expect(stack.output()).toMatch(/"message":"stopping".*\n.*"message":"stopped"/s);
+    expect(stack.output()).not.toMatch(/stop failed/);
     expect(pids.filter(isAlive)).toEqual([]);
   });
 });

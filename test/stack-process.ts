@@ -3,7 +3,7 @@
  * free ports and a fresh data folder, and stops it with Ctrl-C (SIGINT).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ export interface RunningStack {
   output: () => string;
   processes: { name: string; pid: number; port: number }[];
   child: ChildProcess;
-  /** Ctrl-C, then wait for exit; resolves with the exit code. */
+  /** Ctrl-C, then wait for exit; resolves with npm's exit code (null when npm itself ended by the signal). */
   stop(): Promise<number | null>;
 }
 
@@ -31,6 +31,8 @@ export async function startStackProcess(
   { keepData = false }: { keepData?: boolean } = {},
 ): Promise<RunningStack> {
   const dataDir = env.ORDERSAGA_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'ordersaga-stack-'));
+  // PostgreSQL runs as its own user, which must reach the data folder.
+  chmodSync(dataDir, 0o755);
   const spawnedAt = Date.now();
   const adminToken = `admin-${Math.random().toString(36).slice(2)}-token`;
   const child = spawn('npm', ['start', '--silent'], {
@@ -55,8 +57,20 @@ export async function startStackProcess(
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stack not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Leave nothing behind: Ctrl-C unwinds what started, SIGKILL makes sure.
+      killGroup('SIGINT');
+      setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
+      reject(new Error(`stack not ready in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       if (/ready in \d+ ms/.test(output)) {
         readyMs = Date.now() - spawnedAt;
@@ -84,7 +98,8 @@ export async function startStackProcess(
     output: () => output,
     child,
     async stop() {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
+      // Ctrl-C reaches the whole foreground group: npm, the shell and the stand-in.
+      if (child.exitCode === null) killGroup('SIGINT');
       const code = await exited;
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
       return code;
