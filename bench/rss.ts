@@ -1,4 +1,8 @@
-/** Resident memory of a process and all its descendants, from /proc (Linux). */
+/**
+ * Memory of a process and all its descendants, from /proc (Linux). PSS
+ * (proportional set size) counts a shared page once across the processes
+ * that share it, so PostgreSQL's shared buffers are not counted per backend.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 
 function parentOf(pid: number): number | undefined {
@@ -11,12 +15,20 @@ function parentOf(pid: number): number | undefined {
   }
 }
 
-function rssKb(pid: number): number {
+function pssKb(pid: number): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ');
+  } catch {
+    return '';
   }
 }
 
@@ -38,7 +50,14 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** Total RSS of the tree under `root`, in MB. */
+/**
+ * Resident memory (PSS) of the stack under `root`, in MB. The launcher
+ * (`npm`, and the shell it runs scripts in) is not part of the stack.
+ */
 export function treeRssMb(root: number): number {
-  return processTree(root).reduce((sum, pid) => sum + rssKb(pid), 0) / 1024;
+  return (
+    processTree(root)
+      .filter((pid) => !/(^|\/)(npm|sh)( |$)|npm-cli\.js/.test(commandOf(pid)))
+      .reduce((sum, pid) => sum + pssKb(pid), 0) / 1024
+  );
 }

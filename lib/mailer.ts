@@ -70,7 +70,9 @@ function createDryRunHandler(recorders: AsyncLocalStorage<(email: DryRunEmail) =
       if (request.method !== 'POST' || !request.path.endsWith('/v2/email/outbound-emails')) {
         throw new Error(`dry-run SES handles SendEmail only, not ${request.method} ${request.path}`);
       }
-      const payload = JSON.parse(String(request.body)) as SendEmailBody;
+      const wire = request.body;
+      const text = typeof wire === 'string' ? wire : Buffer.from(wire as Uint8Array).toString('utf8');
+      const payload = JSON.parse(text) as SendEmailBody;
       const messageId = dryRunMessageId();
       const record = recorders.getStore();
       if (!record) throw new Error('dry-run SES send outside Mailer.send');

@@ -28,10 +28,12 @@ class TxImpl implements Tx {
     private readonly source: string,
     private readonly delivery: Delivery,
     readonly emitted: CloudEvent<unknown>[],
+    /** Ids to give the first events emitted, in order (e.g. a reply's id, known in advance). */
+    private readonly ids: string[] = [],
   ) {}
 
   async emit<N extends EventName>(out: Outgoing<N>): Promise<void> {
-    const event = makeEvent(this.source, out);
+    const event = makeEvent(this.source, out, this.ids.shift());
     await this.trx('outbox').insert({
       id: event.id,
       source: event.source,
@@ -48,7 +50,7 @@ class TxImpl implements Tx {
   async savepoint<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const mark = this.emitted.length;
     try {
-      return await this.trx.transaction((sp) => work(new TxImpl(sp, this.source, this.delivery, this.emitted)));
+      return await this.trx.transaction((sp) => work(new TxImpl(sp, this.source, this.delivery, this.emitted, this.ids)));
     } catch (err) {
       this.emitted.length = mark;
       throw err;
@@ -65,8 +67,9 @@ export async function inTransaction<T>(
   fn: string,
   delivery: Delivery,
   work: (tx: Tx) => Promise<T>,
+  eventIds: readonly string[] = [],
 ): Promise<{ result: T; events: CloudEvent<unknown>[] }> {
   const emitted: CloudEvent<unknown>[] = [];
-  const result = await db.transaction((trx) => work(new TxImpl(trx, fn, delivery, emitted)));
+  const result = await db.transaction((trx) => work(new TxImpl(trx, fn, delivery, emitted, [...eventIds])));
   return { result, events: emitted };
 }
