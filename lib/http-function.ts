@@ -50,11 +50,15 @@ export interface Route {
 
 export type EventHandlers = { [N in EventName]?: (tx: Tx, event: Incoming<N>) => Promise<void> };
 
-export interface FunctionSpec {
+/** What the shell needs of a function's runtime. */
+export interface ShellRuntime {
   /** The function's name; also its CloudEvent source `/ordersaga/<name>` and inbox consumer. */
   name: string;
   db: Db;
   log: Logger;
+}
+
+export interface FunctionSpec {
   routes?: Route[];
   /** Saga events this function consumes, each handled once per (source, id). */
   events?: EventHandlers;
@@ -94,7 +98,7 @@ function rawBodyOf(req: Request): Buffer {
 }
 
 /** Builds the Functions Framework handler for one function. */
-export function createHttpFunction(spec: FunctionSpec): HttpFunction {
+export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFunction {
   const routes = (spec.routes ?? []).map(compile);
   const handlers = spec.events ?? {};
   const accepted = Object.keys(handlers) as EventName[];
@@ -119,9 +123,9 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
     }
     const incoming = readEvent(event, accepted);
     const handle = handlers[incoming.name] as (tx: Tx, e: Incoming) => Promise<void>;
-    const consumed = await consumeOnce(spec.db, spec.name, incoming, (tx) => handle(tx, incoming));
+    const consumed = await consumeOnce(rt.db, rt.name, incoming, (tx) => handle(tx, incoming));
     if (consumed.duplicate) {
-      spec.log.info('duplicate delivery', { type: event.type, id: event.id, source: event.source });
+      rt.log.info('duplicate delivery', { type: event.type, id: event.id, source: event.source });
     }
     if (consumed.reply === null) {
       res.status(204).end();
@@ -141,7 +145,7 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
       return;
     }
     if (req.method === 'GET' && path === '/readyz') {
-      await spec.db.raw('select 1');
+      await rt.db.raw('select 1');
       res.status(200).json({ status: 'ready' });
       return;
     }
@@ -187,7 +191,7 @@ export function createHttpFunction(spec: FunctionSpec): HttpFunction {
     } catch (err) {
       const problem = toProblem(err, req.path);
       if (problem.status >= 500) {
-        spec.log.error('request failed', { method: req.method, path: req.path, status: problem.status, error: String(err), stack: (err as Error)?.stack });
+        rt.log.error('request failed', { method: req.method, path: req.path, status: problem.status, error: String(err), stack: (err as Error)?.stack });
       }
       if (!res.headersSent) sendProblem(res, problem);
     }

@@ -5,10 +5,7 @@ import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
 import { chargeOrder } from './domain.js';
 
 export function createChargeFunction(rt: Runtime): HttpFunction {
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     events: {
       'slot.reserved': (tx, event) => chargeOrder(tx, event.data),
     },

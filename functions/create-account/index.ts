@@ -17,10 +17,7 @@ const readNewAccount = bodyValidator<{ email: string; name: string }>({
 });
 
 export function createAccountFunction(rt: Runtime): HttpFunction {
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'POST',

@@ -43,10 +43,7 @@ export async function recordDeadLetter(rt: Runtime, event: CloudEvent<unknown>):
 
 export function createDeadLettersFunction(rt: Runtime, adminToken: string): HttpFunction {
   const admin = (authorization: string | undefined) => checkAdminToken(adminToken, authorization);
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'GET',

@@ -16,10 +16,7 @@ const readAmount = bodyValidator<{ amount: number }>({
 });
 
 export function createDepositFunction(rt: Runtime): HttpFunction {
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'GET',

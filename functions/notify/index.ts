@@ -14,10 +14,7 @@ export const options = {
 };
 
 export function createNotifyFunction(rt: Runtime, mailer: Mailer): HttpFunction {
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'GET',

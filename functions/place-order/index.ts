@@ -50,10 +50,7 @@ export interface PlaceOrderDeps {
 
 export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: PlaceOrderDeps): HttpFunction {
   const callerOf = (req: RouteRequest) => rt.tokens.verify(req.header('authorization'));
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'POST',

@@ -23,10 +23,7 @@ const readNewSlot = bodyValidator<{ name: string; capacity: number; price: numbe
 });
 
 export function createReserveSlotFunction(rt: Runtime, adminToken: string): HttpFunction {
-  return createHttpFunction({
-    name: rt.name,
-    db: rt.db,
-    log: rt.log,
+  return createHttpFunction(rt, {
     routes: [
       {
         method: 'POST',
