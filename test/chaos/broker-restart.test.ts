@@ -1,0 +1,60 @@
+/**
+ * Chaos: the Broker restarts mid-load and abandons every delivery in flight
+ * (as when a broker pod dies): those events and their replies are lost.
+ * The reconciler (PingSource every second, orders stalled for 2 s) finds
+ * the orders they belonged to and drives each one to its end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, printReport, startChaosStack, type ChaosStack } from './harness.js';
+import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('chaos: Broker restart', () => {
+  let chaos: ChaosStack | undefined;
+
+  beforeAll(async () => {
+    chaos = await startChaosStack();
+  });
+  afterAll(async () => {
+    await chaos?.stop();
+  });
+
+  it('the Broker restarts and loses its in-flight deliveries: the reconciler still ends every order', async () => {
+    const { stack, client, tally } = chaos!;
+    const workload = await prepareWorkload(client);
+    const total = workload.journeys.length;
+
+    const load = runJourneys(client, workload.journeys);
+    await load.reached(Math.floor(total / 4));
+    // Strike while deliveries are in flight, so some are surely abandoned (bounded wait).
+    for (let i = 0; i < 500 && stack.broker.stats().inFlight! < 2; i++) await delay(5);
+    const old = stack.broker;
+    const before = old.stats();
+    await stack.restartBroker();
+    const after = old.stats();
+    const abandoned = after.failed! - before.failed!;
+    const placed = await load.done;
+    const verdict = await settleAndCheck(chaos!, placed);
+
+    const work = chaos!.reconcilerWork();
+    printReport('broker restart', {
+      injected: `Broker restart with ${before.inFlight} deliveries in flight`,
+      outcome: verdict.outcome,
+      deliveries: tally.attempts,
+      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      lost: verdict.lost,
+      invariants: verdict.invariants,
+      details: [
+        `abandoned deliveries and dropped replies=${abandoned} (old Broker: in flight ${before.inFlight} → failed ${after.failed}); settled ${verdict.settlement.ms} ms after the load`,
+        `old ${brokerSummary(after)}`,
+        `new ${brokerSummary(stack.broker.stats())}`,
+        clientSummary(client.stats),
+        `reconciler: ${work.ticks} ticks with work, republished order.placed of ${work.stalled} stalled orders and ${work.unpublished} unpublished outbox events`,
+      ],
+    });
+
+    expect(abandoned, 'the restart lost deliveries in flight').toBeGreaterThan(0);
+    expectSound(verdict, workload);
+  });
+});

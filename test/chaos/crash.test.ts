@@ -1,0 +1,60 @@
+/**
+ * Chaos: function processes killed with SIGKILL mid-load (a pod dying
+ * without a goodbye). `charge` dies holding payments in flight, then
+ * `place-order` dies holding orders and held `Prefer: wait` requests. The
+ * supervisor restarts them, the Broker retries what got no answer, clients
+ * retry with the same Idempotency-Key, and every order still ends once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, crashFunction, printReport, startChaosStack, type ChaosStack, type Crash } from './harness.js';
+import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
+
+describe('chaos: crash', () => {
+  let chaos: ChaosStack | undefined;
+
+  beforeAll(async () => {
+    chaos = await startChaosStack();
+  });
+  afterAll(async () => {
+    await chaos?.stop();
+  });
+
+  it('kill -9 of charge, then of place-order, mid-load: every order still ends, balances exact', async () => {
+    const { stack, client, tally } = chaos!;
+    const workload = await prepareWorkload(client);
+    const total = workload.journeys.length;
+
+    const load = runJourneys(client, workload.journeys);
+    const crashes: Crash[] = [];
+    await load.reached(Math.floor(total / 5));
+    crashes.push(await crashFunction(stack, 'charge'));
+    await load.reached(Math.floor(total / 2));
+    crashes.push(await crashFunction(stack, 'place-order'));
+    const placed = await load.done;
+    const verdict = await settleAndCheck(chaos!, placed);
+
+    const processes = stack.processes();
+    const restartsOf = (name: string) => processes.find((p) => p.name === name)?.restarts ?? 0;
+    printReport('crash', {
+      injected: `SIGKILL ${crashes.map((c) => c.name).join(', ')}`,
+      outcome: verdict.outcome,
+      deliveries: tally.attempts,
+      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      lost: verdict.lost,
+      invariants: verdict.invariants,
+      details: [
+        `kills=${crashes.length} restarts: ${processes.map((p) => `${p.name}=${p.restarts}`).join(' ')}`,
+        ...crashes.map((c) => `${c.name}: pid ${c.killedPid} killed, pid ${c.newPid} healthy ${c.downMs} ms later`),
+        `settled ${verdict.settlement.ms} ms after the load`,
+        brokerSummary(stack.broker.stats()),
+        clientSummary(client.stats),
+      ],
+    });
+
+    expectSound(verdict, workload);
+    expect(restartsOf('charge')).toBeGreaterThanOrEqual(1);
+    expect(restartsOf('place-order')).toBeGreaterThanOrEqual(1);
+    // Only what was killed restarted.
+    expect(processes.filter((p) => p.restarts > 0).map((p) => p.name).sort()).toEqual(['charge', 'place-order']);
+  });
+});
