@@ -87,6 +87,8 @@ export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (TRANSIENT_NODE_CODES.has(code) || TRANSIENT_PG_CODES.has(code)) return true;
+    // A Unix socket that is not there: the server is down or restarting.
+    if (code === 'ENOENT' && (err as { syscall?: unknown }).syscall === 'connect') return true;
     if (code.length === 5 && TRANSIENT_PG_CLASSES.includes(code.slice(0, 2))) return true;
   }
   if (err.name === 'KnexTimeoutError') return true;
