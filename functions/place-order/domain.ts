@@ -77,11 +77,15 @@ export interface NewOrder {
  * order as `unknown_slot`. Placing the same order again is a no-op.
  */
 export async function placeOrder(tx: Tx, input: NewOrder): Promise<Order> {
-  const account = await tx.trx('accounts').where({ id: input.accountId }).first('id');
-  if (!account) throw new NotFoundError(`No account ${input.accountId}`);
-  // Prices are immutable once a slot exists, so reading the catalogue here is safe.
-  const slot = await tx.trx('slots').where({ id: input.slotId }).first('price');
-  const amount = slot ? slot.price * input.seats : 0;
+  // One round trip for both reads. Prices are immutable once a slot exists,
+  // so reading the catalogue here is safe.
+  const { rows } = await tx.trx.raw<{ rows: { account: string | null; price: number | null }[] }>(
+    'select (select id from accounts where id = ?) as account, (select price from slots where id = ?) as price',
+    [input.accountId, input.slotId],
+  );
+  if (!rows[0]?.account) throw new NotFoundError(`No account ${input.accountId}`);
+  const price = rows[0].price;
+  const amount = price === null ? 0 : price * input.seats;
   const [row] = await tx.trx('orders')
     .insert({ id: input.orderId, account_id: input.accountId, slot_id: input.slotId, seats: input.seats, amount, status: 'pending' })
     .onConflict('id')
@@ -133,17 +137,25 @@ async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: Canc
 }
 
 export async function findOrder(db: Db, orderId: string, accountId: string): Promise<OrderWithHistory> {
-  const row = await db('orders').where({ id: orderId, account_id: accountId }).first<OrderRow | undefined>();
+  // One round trip: the order and, as JSON, every event about it in the outbox.
+  const row = await db('orders as o')
+    .where({ 'o.id': orderId, 'o.account_id': accountId })
+    .first<(OrderRow & { history: { id: string; type: string; source: string; at: string }[] }) | undefined>(
+      'o.*',
+      db.raw(
+        `coalesce((select json_agg(json_build_object('id', e.id, 'type', e.type, 'source', e.source, 'at', e.created_at) order by e.created_at)
+                   from outbox e where e.subject = o.id::text), '[]'::json) as history`,
+      ),
+    );
   if (!row) throw new NotFoundError(`No order ${orderId}`);
-  const events = await db('outbox').where({ subject: orderId }).orderBy('created_at').select('id', 'type', 'source', 'created_at');
   return {
     ...toOrder(row),
-    history: events.map((e) => ({
+    history: row.history.map((e) => ({
       step: e.type.replace(TYPE_PREFIX, ''),
       eventType: e.type,
       eventId: e.id,
       source: e.source,
-      at: e.created_at.toISOString(),
+      at: new Date(e.at).toISOString(),
     })),
   };
 }

@@ -3,7 +3,7 @@
  * transitions, and the reconciler driven by a PingSource.
  */
 import { opt, readConfig } from '../../lib/config.js';
-import { createHttpFunction, type HttpFunction, type RouteRequest } from '../../lib/http-function.js';
+import { createHttpFunction, type HttpFunction, type RouteReply, type RouteRequest } from '../../lib/http-function.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
 import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '../../lib/routes.js';
 import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
@@ -66,20 +66,25 @@ export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: 
             // A new order is pending (202); an order that already existed answers as it stands.
             return { status: order.status === 'pending' ? 202 : 201, body: order };
           };
-          const reply =
-            wait === undefined
-              ? await runIdempotent(rt, req, caller, placed)
-              : await runIdempotent(rt, req, caller, placed, {
-                  holdSeconds: wait + HOLD_MARGIN_SECONDS,
-                  finish: async (committed) => {
-                    const order = committed.body as Order;
-                    if (order.status !== 'pending') return committed;
-                    const read = () => findOrder(rt.db, order.id, caller);
-                    await waiter.wait(order.id, wait * 1000, async () => (await read()).status !== 'pending');
-                    const final = await read();
-                    return { status: final.status === 'pending' ? 202 : 201, body: final };
-                  },
-                });
+          let reply: RouteReply;
+          if (wait === undefined) {
+            reply = await runIdempotent(rt, req, caller, placed);
+          } else {
+            const watch = await waiter.watch(input.orderId);
+            try {
+              reply = await runIdempotent(rt, req, caller, placed, {
+                holdSeconds: wait + HOLD_MARGIN_SECONDS,
+                finish: async (committed) => {
+                  if ((committed.body as Order).status !== 'pending') return committed;
+                  await watch.until(wait * 1000);
+                  const final = await findOrder(rt.db, input.orderId, caller);
+                  return { status: final.status === 'pending' ? 202 : 201, body: final };
+                },
+              });
+            } finally {
+              watch.close();
+            }
+          }
           const id = (reply.body as { id?: string }).id;
           return {
             ...reply,

@@ -2,22 +2,33 @@
  * `Prefer: wait=N`: one LISTEN connection per process hears every order
  * that turns terminal (NOTIFY is sent on commit, from whichever instance
  * made the change) and wakes the requests waiting for it.
+ *
+ * A request starts watching its order before the transaction that places
+ * it, so a change committed after that cannot be missed and no extra read
+ * is needed to close the gap between placing and listening.
  */
 import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { TERMINAL_CHANNEL } from './domain.js';
 
-export interface OrderWaiter {
+export interface OrderWatch {
   /**
-   * Resolves true when `orderId` turns terminal within `ms`, false on timeout.
-   * `isTerminal` is checked after listening starts, so no change is missed.
+   * Resolves true when the order turned terminal since the watch began (or
+   * the connection was lost, so the caller reads for itself), false after `ms`.
    */
-  wait(orderId: string, ms: number, isTerminal: () => Promise<boolean>): Promise<boolean>;
+  until(ms: number): Promise<boolean>;
+  /** Stops watching; call it whether or not `until` was used. */
+  close(): void;
+}
+
+export interface OrderWaiter {
+  /** Starts watching `orderId`, once the LISTEN connection is up. */
+  watch(orderId: string): Promise<OrderWatch>;
   close(): Promise<void>;
 }
 
 export function createOrderWaiter(databaseUrl: string, log: Logger): OrderWaiter {
-  const waiting = new Map<string, Set<() => void>>();
+  const watching = new Map<string, Set<() => void>>();
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
 
@@ -26,13 +37,13 @@ export function createOrderWaiter(databaseUrl: string, log: Logger): OrderWaiter
     connecting ??= (async () => {
       const c = new pg.Client({ connectionString: databaseUrl, application_name: 'place-order-waiter' });
       c.on('notification', (msg) => {
-        for (const wake of waiting.get(msg.payload ?? '') ?? []) wake();
+        for (const wake of watching.get(msg.payload ?? '') ?? []) wake();
       });
       c.on('error', (err) => {
         log.warn('order waiter connection lost', { error: err.message });
         client = undefined;
-        // Waiters fall back to their timeout and their own final read.
-        for (const wakers of waiting.values()) for (const wake of wakers) wake();
+        // Notifications may have been missed: every watcher reads for itself.
+        for (const wakers of watching.values()) for (const wake of wakers) wake();
       });
       await c.connect();
       await c.query(`listen ${TERMINAL_CHANNEL}`);
@@ -45,25 +56,34 @@ export function createOrderWaiter(databaseUrl: string, log: Logger): OrderWaiter
   };
 
   return {
-    async wait(orderId, ms, isTerminal) {
+    async watch(orderId) {
       await connect();
-      return new Promise<boolean>((resolve) => {
-        const wakers = waiting.get(orderId) ?? new Set();
-        waiting.set(orderId, wakers);
-        const done = (value: boolean) => {
-          clearTimeout(timer);
-          wakers.delete(wake);
-          if (wakers.size === 0) waiting.delete(orderId);
-          resolve(value);
-        };
-        const wake = () => done(true);
-        const timer = setTimeout(() => done(false), ms);
-        wakers.add(wake);
-        isTerminal().then(
-          (terminal) => terminal && done(true),
-          () => undefined,
-        );
-      });
+      let woken = false;
+      let onWake: (() => void) | undefined;
+      const wakers = watching.get(orderId) ?? new Set();
+      watching.set(orderId, wakers);
+      const wake = () => {
+        woken = true;
+        onWake?.();
+      };
+      wakers.add(wake);
+      const close = () => {
+        wakers.delete(wake);
+        if (wakers.size === 0 && watching.get(orderId) === wakers) watching.delete(orderId);
+      };
+      return {
+        until: (ms) =>
+          woken
+            ? Promise.resolve(true)
+            : new Promise<boolean>((resolve) => {
+                const timer = setTimeout(() => resolve(false), ms);
+                onWake = () => {
+                  clearTimeout(timer);
+                  resolve(true);
+                };
+              }),
+        close,
+      };
     },
     async close() {
       await client?.end().catch(() => undefined);

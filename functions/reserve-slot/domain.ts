@@ -63,9 +63,12 @@ export async function reserveSeats(tx: Tx, order: OrderPlaced): Promise<void> {
   // concurrent delivery of the same order (under another event id) sees this
   // reservation instead of the seats it took, and is not rejected as sold_out.
   await tx.trx('slots').where({ id: order.slotId }).forUpdate().first('id');
-  const held = await tx.trx('reservations').where({ order_id: order.orderId }).first('status');
-  const rejected = held ? undefined : await tx.trx('slot_rejections').where({ order_id: order.orderId }).first('reason');
-  if (held || rejected) return; // decided under another delivery of this order
+  // Read after the lock, so a decision committed while this waited is seen.
+  const { rows } = await tx.trx.raw<{ rows: { held: string | null; rejected: string | null }[] }>(
+    'select (select status from reservations where order_id = ?) as held, (select reason from slot_rejections where order_id = ?) as rejected',
+    [order.orderId, order.orderId],
+  );
+  if (rows[0]?.held || rows[0]?.rejected) return; // decided under another delivery of this order
   const [taken] = await tx.trx('slots')
     .where({ id: order.slotId })
     .andWhere(tx.trx.raw('reserved + ? <= capacity', [order.seats]))
