@@ -71,7 +71,10 @@ function createDryRunHandler(recorders: AsyncLocalStorage<(email: DryRunEmail) =
         throw new Error(`dry-run SES handles SendEmail only, not ${request.method} ${request.path}`);
       }
       const wire = request.body;
-      const text = typeof wire === 'string' ? wire : Buffer.from(wire as Uint8Array).toString('utf8');
+      // Read the bytes as they are: `Buffer.from(wire)` would go through the
+      // SDK body's string view (`valueOf`), which it warns against.
+      const text =
+        wire instanceof Uint8Array ? Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength).toString('utf8') : String(wire);
       const payload = JSON.parse(text) as SendEmailBody;
       const messageId = dryRunMessageId();
       const record = recorders.getStore();
