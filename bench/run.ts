@@ -29,6 +29,7 @@ import { notifyCustomer } from '../functions/notify/domain.js';
 import { confirmOrder, placeOrder } from '../functions/place-order/domain.js';
 import { reserveSeats } from '../functions/reserve-slot/domain.js';
 import { startStackProcess, type RunningStack } from '../test/stack-process.js';
+import { cpuBetween, snapshotCpu } from './cpu.js';
 import { treeRssMb } from './rss.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -92,6 +93,7 @@ async function driveSaga(stack: RunningStack, customers: Customer[], slotId: str
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, treeRssMb(stack.child.pid!))), 200);
   const started = Date.now();
+  const cpuBefore = snapshotCpu(stack.child.pid!);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
       const c = customers[w % customers.length]!;
@@ -112,9 +114,10 @@ async function driveSaga(stack: RunningStack, customers: Customer[], slotId: str
     }),
   );
   const elapsed = (Date.now() - started) / 1000;
+  const cpu = cpuBetween(cpuBefore, snapshotCpu(stack.child.pid!));
   clearInterval(sampler);
   peak = Math.max(peak, treeRssMb(stack.child.pid!));
-  return { latencies: latencies.sort((a, b) => a - b), errors, elapsed, peakRss: peak };
+  return { latencies: latencies.sort((a, b) => a - b), errors, elapsed, peakRss: peak, cpu };
 }
 
 /** One order's transactions, exactly as the functions run them, minus HTTP and Broker. */
@@ -217,6 +220,8 @@ async function main() {
           `p50 ${level.p50_ms} ms, p95 ${level.p95_ms} ms, p99 ${level.p99_ms} ms, errors ${level.errors}, ` +
           `peak RSS ${level.peak_rss_mb} MB, invariants ${level.invariants_ok ? 'ok' : 'VIOLATED'}`,
       );
+      const perOrder = saga.cpu.map(([part, ms]) => `${part} ${round(ms / Math.max(1, level.orders))}`).join(', ');
+      console.log(`  CPU ms per order: ${perOrder}`);
       for (const v of [...sagaReport.violations, ...dbReport.violations].slice(0, 10)) console.log(`  invariant ${v.invariant}: ${v.detail}`);
     }
   } finally {
