@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, opt, readConfig, type Option } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
-import { startStack } from './stack.js';
+import { DEFAULT_FUNCTION_NODE_FLAGS, startStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,6 +38,11 @@ const options = {
   pingInterval: opt.int('PING_INTERVAL_SECONDS', 'fire PingSources at this interval instead of their schedule (0: schedule)', 0, 0, 86_400),
   chaosDuplicates,
   chaosShuffle: opt.oneOf('BROKER_CHAOS_SHUFFLE', 'deliver events in shuffled order (chaos testing)', ['0', '1'] as const, '0'),
+  functionNodeFlags: opt.string(
+    'FUNCTION_NODE_FLAGS',
+    'Node flags of the function processes (e.g. add --cpu-prof to profile them)',
+    DEFAULT_FUNCTION_NODE_FLAGS.join(' '),
+  ),
   logFormat: opt.oneOf('LOG_FORMAT', 'text for people, json for machines', ['text', 'json'] as const, 'text'),
 };
 
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
       adminToken: config.adminToken,
       tokenSecret: config.tokenSecret,
       env: process.env,
+      functionNodeFlags: config.functionNodeFlags.split(/\s+/).filter(Boolean),
       pingIntervalSeconds: config.pingInterval === 0 ? undefined : config.pingInterval,
       chaos:
         config.chaosDuplicates || config.chaosShuffle === '1'

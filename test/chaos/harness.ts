@@ -12,7 +12,7 @@ import { createDb, type Db } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import type { InvariantReport } from '../../lib/invariants.js';
 import type { Logger } from '../../lib/log.js';
-import { startStack, type Stack, type StackConfig } from '../../local/stack.js';
+import { DEFAULT_FUNCTION_NODE_FLAGS, startStack, type Stack, type StackConfig } from '../../local/stack.js';
 import { request, type Answer } from '../harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -243,6 +243,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
         adminToken: CHAOS_ADMIN_TOKEN,
         tokenSecret: undefined,
         env,
+        functionNodeFlags: DEFAULT_FUNCTION_NODE_FLAGS,
         pingIntervalSeconds: 1,
         chaos: options.chaos,
       },
