@@ -11,6 +11,7 @@ import * as createNotifications from './20261121000004_create_notifications.js';
 import * as createMessaging from './20261121000005_create_messaging.js';
 import * as recordDecisions from './20261121000006_record_decisions.js';
 import * as holdIdempotentResponses from './20261121000007_hold_idempotent_responses.js';
+import * as reconcileBackoff from './20261121000008_reconcile_backoff.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '20261121000001_create_accounts': createAccounts,
@@ -20,6 +21,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121000005_create_messaging': createMessaging,
   '20261121000006_record_decisions': recordDecisions,
   '20261121000007_hold_idempotent_responses': holdIdempotentResponses,
+  '20261121000008_reconcile_backoff': reconcileBackoff,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -165,17 +165,35 @@ export async function listOrders(db: Db, accountId: string): Promise<Order[]> {
   return rows.map(toOrder);
 }
 
+/** The reconciler waits at most this many times `afterSeconds` between two drives of one order. */
+export const RECONCILE_BACKOFF_CAP = 64;
+
 /**
  * Orders whose saga has stalled: still pending, or terminal without their
- * letter, and untouched for `afterSeconds` (within the last day).
+ * letter, and untouched for `afterSeconds` (within the last day). An order
+ * already driven on waits twice as long after each drive (up to
+ * RECONCILE_BACKOFF_CAP times `afterSeconds`), so a backlog is not mistaken
+ * for a loss on every tick.
  */
 export async function stalledOrders(db: Db, afterSeconds: number, limit = 200): Promise<string[]> {
   return db('orders as o')
     .leftJoin('notifications as n', 'n.order_id', 'o.id')
     .where((q) => q.where('o.status', 'pending').orWhereNull('n.id'))
-    .andWhere('o.updated_at', '<', db.raw('now() - make_interval(secs => ?)', [afterSeconds]))
+    .andWhere(
+      db.raw('coalesce(o.reconciled_at, o.updated_at)'),
+      '<',
+      db.raw('now() - make_interval(secs => ? * least(power(2, o.reconcile_attempts), ?))', [afterSeconds, RECONCILE_BACKOFF_CAP]),
+    )
     .andWhere('o.created_at', '>', db.raw("now() - interval '1 day'"))
     .orderBy('o.updated_at')
     .limit(limit)
     .pluck('o.id');
+}
+
+/** Records that the reconciler drove `orderIds` on now. */
+export async function markReconciled(db: Db, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await db('orders')
+    .whereIn('id', orderIds)
+    .update({ reconciled_at: db.fn.now(), reconcile_attempts: db.raw('reconcile_attempts + 1') });
 }

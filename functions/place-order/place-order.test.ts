@@ -262,5 +262,32 @@ describe('place-order', () => {
       const row = await t.db('outbox').where({ subject: id }).first('published_at');
       expect(row.published_at).not.toBeNull();
     });
+
+    it('drives a stalled order on again only after twice the previous wait', async () => {
+      const { body } = await post({ accountId: ada.id, slotId: slot });
+      const id = (body as { id: string }).id;
+      const placedCount = () => sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id).length;
+      const tick = () =>
+        deliver(fn.url, new CloudEvent({ id: newId(), source: '/apis/v1/namespaces/ordersaga/pingsources/reconciler', type: PING_TYPE, data: {} }));
+      const before = placedCount();
+      // Stalled for a minute (the function here drives orders on after 1 s).
+      await t.db('orders').where({ id }).update({ updated_at: t.db.raw("now() - interval '1 minute'") });
+      expect((await tick()).status).toBe(204);
+      expect(placedCount()).toBe(before + 1);
+      const first = await t.db('orders').where({ id }).first('reconcile_attempts', 'reconciled_at');
+      expect(first.reconcile_attempts).toBe(1);
+      // At once again: nothing, the order was driven on just now.
+      await tick();
+      expect(placedCount()).toBe(before + 1);
+      // 1.5 s later: still nothing, the second drive waits 2 s.
+      await t.db('orders').where({ id }).update({ reconciled_at: t.db.raw("now() - interval '1.5 seconds'") });
+      await tick();
+      expect(placedCount()).toBe(before + 1);
+      // 2.5 s later: driven on a second time, and the next wait doubles again.
+      await t.db('orders').where({ id }).update({ reconciled_at: t.db.raw("now() - interval '2.5 seconds'") });
+      await tick();
+      expect(placedCount()).toBe(before + 2);
+      expect((await t.db('orders').where({ id }).first('reconcile_attempts')).reconcile_attempts).toBe(2);
+    });
   });
 });
