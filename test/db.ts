@@ -28,9 +28,10 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createTestDatabase(poolMax = 10): Promise<TestDatabase> {
+/** A fresh database, migrated (a clone of the template) unless `empty`. */
+export async function createTestDatabase(poolMax = 10, { empty = false }: { empty?: boolean } = {}): Promise<TestDatabase> {
   const name = `ordersaga_t_${randomBytes(6).toString('hex')}`;
-  await admin((c) => c.query(`create database ${name} template ${inject('pgTemplate')}`));
+  await admin((c) => c.query(`create database ${name} template ${empty ? 'template0' : inject('pgTemplate')}`));
   const url = withDatabase(inject('pgAdminUrl'), name);
   const db = createDb({ url, poolMax });
   return {
