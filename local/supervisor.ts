@@ -110,7 +110,8 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
                 return;
               }
               const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-              child.once('exit', () => {
+              // 'close', not 'exit': its output may still be arriving after it exits.
+              child.once('close', () => {
                 clearTimeout(kill);
                 r.log.end();
                 resolve();

@@ -8,6 +8,7 @@
  * concurrently (bounded per Trigger), with Knative's retries, backoff,
  * timeouts, dead-letter sink and replies.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
@@ -80,6 +81,8 @@ export function createBroker(options: BrokerOptions): Broker {
   const counters = { accepted: 0, delivered: 0, replied: 0, retried: 0, deadLettered: 0, dropped: 0, failed: 0, rejected: 0, inFlight: 0 };
   const sender = createSender(MAX_EVENT_BYTES);
   const abort = new AbortController();
+  // Every delivery in flight listens for the Broker stopping: many at once is normal.
+  setMaxListeners(0, abort.signal);
   const contexts = new Map<TriggerResource, DispatchContext>();
   for (const broker of brokers.values()) {
     for (const trigger of broker.triggers) {
