@@ -19,6 +19,7 @@ import axios from 'axios';
 import { createDb, type Db } from '../lib/db.js';
 import { fingerprintOf, idempotent } from '../lib/idempotency.js';
 import { consumeOnce } from '../lib/inbox.js';
+import { markPublished } from '../lib/outbox.js';
 import { checkInvariants } from '../lib/invariants.js';
 import { newId } from '../lib/ids.js';
 import { createMailer } from '../lib/mailer.js';
@@ -131,7 +132,7 @@ async function dbOnlyOrder(db: Db, mailer: ReturnType<typeof createMailer>, cust
     })),
   );
   // What the emitter does once the Broker has the event.
-  await db('outbox').whereIn('id', events.map((e) => e.id)).update({ published_at: db.fn.now() });
+  await markPublished(db, events.map((e) => e.id));
   const steps: [string, EventName, (tx: Tx, e: Incoming) => Promise<void>][] = [
     ['reserve-slot', 'order.placed', (tx, e) => reserveSeats(tx, e.data as never)],
     ['charge', 'slot.reserved', (tx, e) => chargeOrder(tx, e.data as never)],

@@ -109,9 +109,20 @@ export async function idempotent(
   return { ...response, replayed: false };
 }
 
-/** Stores the final response of a held request and releases the hold. */
+/**
+ * Stores the final response of a held request and releases the hold.
+ *
+ * The request answers only after this, so it is on the path of every waited
+ * order; it commits without waiting for the disk (`synchronous_commit` off for
+ * this one statement's transaction). A crash in that instant loses only this
+ * update: the hold then expires and replays get the response stored with the
+ * effect, which is the answer a replay after a crashed holder gets anyway.
+ */
 export async function completeIdempotent(db: Db, id: Pick<IdempotencyKey, 'scope' | 'key'>, response: StoredResponse): Promise<void> {
-  await db('idempotency_keys')
-    .where({ scope: id.scope, key: id.key })
-    .update({ status_code: response.status, response: JSON.stringify(response.body), held_until: null });
+  await db.raw(
+    `with relaxed as (select set_config('synchronous_commit', 'off', true))
+     update idempotency_keys set status_code = ?, response = ?, held_until = null
+     from relaxed where scope = ? and key = ?`,
+    [response.status, JSON.stringify(response.body), id.scope, id.key],
+  );
 }

@@ -53,7 +53,7 @@ export function createEmitter({ db, sink, log, timeoutMs = 5000 }: EmitterOption
       );
       if (sent.length === 0) return sent;
       try {
-        await db('outbox').whereIn('id', sent).whereNull('published_at').update({ published_at: db.fn.now() });
+        await markPublished(db, sent);
       } catch (err) {
         // Left unpublished: the sweep sends them again and consumers dedupe.
         log.warn('could not mark events published', { count: sent.length, error: (err as Error).message });
@@ -61,6 +61,19 @@ export function createEmitter({ db, sink, log, timeoutMs = 5000 }: EmitterOption
       return sent;
     },
   };
+}
+
+/**
+ * Marks `ids` published, without waiting for the disk: a mark lost to a crash
+ * only means the sweep publishes the event again, and consumers dedupe.
+ */
+export async function markPublished(db: Db, ids: readonly string[]): Promise<void> {
+  await db.raw(
+    `with relaxed as (select set_config('synchronous_commit', 'off', true))
+     update outbox set published_at = now() from relaxed
+     where id = any(?::uuid[]) and published_at is null`,
+    [[...ids]],
+  );
 }
 
 /**
