@@ -127,13 +127,17 @@ const orderCore = (row: OrderRow) => ({
 
 /** Moves a pending order to its terminal status once; undefined if it was not pending. */
 async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: CancelReason | null): Promise<OrderRow | undefined> {
-  const [row] = await tx.trx('orders')
-    .where({ id: orderId, status: 'pending' })
-    .update({ status, reason, updated_at: tx.trx.fn.now() })
-    .returning<OrderRow[]>('*');
-  if (!row) return undefined;
-  await tx.trx.raw('select pg_notify(?, ?)', [TERMINAL_CHANNEL, orderId]);
-  return row;
+  // The transition and its announcement in one round trip (the NOTIFY is
+  // delivered when the transaction commits, and not at all on a rollback).
+  const { rows } = await tx.trx.raw<{ rows: OrderRow[] }>(
+    `with finished as (
+       update orders set status = ?, reason = ?, updated_at = now()
+       where id = ? and status = 'pending' returning *
+     )
+     select finished.*, pg_notify(?, finished.id::text) from finished`,
+    [status, reason, orderId, TERMINAL_CHANNEL],
+  );
+  return rows[0];
 }
 
 export async function findOrder(db: Db, orderId: string, accountId: string): Promise<OrderWithHistory> {
