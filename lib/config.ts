@@ -104,6 +104,11 @@ export const opt = {
       },
     };
   },
+  /** As `secret`, but may be left unset (undefined). */
+  optionalSecret(env: string, describe: string, minLength: number): Option<string | undefined> {
+    const required = opt.secret(env, describe, minLength);
+    return { env, describe, default: '', parse: (raw) => (raw === '' ? undefined : required.parse(raw)) };
+  },
   secret(env: string, describe: string, minLength: number): Option<string> {
     return {
       env,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, opt, readConfig, type Option } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_FUNCTION_NODE_FLAGS, startStack } from './stack.js';
+import { NotReadyError } from './supervisor.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,8 +34,9 @@ const options = {
   postgresPort: opt.int('POSTGRES_PORT', 'port of the embedded PostgreSQL (0: any free port)', 5433, 0, 65535),
   databaseUrl: opt.optionalUrl('DATABASE_URL', 'use this PostgreSQL instead of the embedded one'),
   dataDir: opt.string('ORDERSAGA_DATA_DIR', 'where data, secrets and logs are kept', path.join(root, '.data')),
-  adminToken: opt.optionalString('ADMIN_TOKEN', 'admin token for POST /slots (generated and kept when unset)'),
-  tokenSecret: opt.optionalString('TOKEN_SECRET', 'key that signs bearer tokens (generated and kept when unset)'),
+  // The same minimum lengths as the functions ask, so a bad value stops here, at once.
+  adminToken: opt.optionalSecret('ADMIN_TOKEN', 'admin token for POST /slots (generated and kept when unset)', 16),
+  tokenSecret: opt.optionalSecret('TOKEN_SECRET', 'key that signs bearer tokens (generated and kept when unset)', 32),
   pingInterval: opt.int('PING_INTERVAL_SECONDS', 'fire PingSources at this interval instead of their schedule (0: schedule)', 0, 0, 86_400),
   chaosDuplicates,
   chaosShuffle: opt.oneOf('BROKER_CHAOS_SHUFFLE', 'deliver events in shuffled order (chaos testing)', ['0', '1'] as const, '0'),
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`ordersaga: ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof NotReadyError) process.stderr.write(`ordersaga: ${err.message}\n`);
   else process.stderr.write(`ordersaga failed to start: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

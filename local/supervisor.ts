@@ -4,7 +4,7 @@
  * growing pause between restarts of one that keeps dying.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { Logger } from '../lib/log.js';
 
 export interface ProcessSpec {
@@ -39,9 +39,32 @@ interface Running {
   restarts: number;
   startedAt: number;
   log: WriteStream;
+  /** Whether it has ever answered its health check. */
+  wasReady: boolean;
+}
+
+/** A process did not come up; the message says which and why. */
+export class NotReadyError extends Error {
+  override name = 'NotReadyError';
 }
 
 const HEALTHY_AFTER_MS = 30_000;
+
+/**
+ * A process that dies this many times before it was ever ready will not
+ * come up (a bad setting, a missing module): the start gives up at once
+ * and shows why, instead of waiting out its timeout.
+ */
+const EXITS_BEFORE_READY = 3;
+
+/** The last lines of a log file, for an error message. */
+function tailOf(file: string, lines = 8): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
 
 async function healthy(port: number): Promise<boolean> {
   try {
@@ -82,16 +105,22 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
     if (!r) throw new Error(`no process ${name}`);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (await healthy(r.spec.port)) return;
+      if (await healthy(r.spec.port)) {
+        r.wasReady = true;
+        return;
+      }
+      if (!r.wasReady && r.restarts >= EXITS_BEFORE_READY) {
+        throw new NotReadyError(`${name} exited ${r.restarts} times before it was ready; the end of ${r.spec.logFile}:\n${tailOf(r.spec.logFile)}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`${name} did not become healthy within ${timeoutMs} ms; see ${r.spec.logFile}`);
+    throw new NotReadyError(`${name} did not become healthy within ${timeoutMs} ms; see ${r.spec.logFile}`);
   }
 
   return {
     async start(timeoutMs = 20_000) {
       for (const spec of specs) {
-        const r: Running = { spec, restarts: 0, startedAt: 0, log: createWriteStream(spec.logFile, { flags: 'a' }) };
+        const r: Running = { spec, restarts: 0, startedAt: 0, log: createWriteStream(spec.logFile, { flags: 'a' }), wasReady: false };
         running.set(spec.name, r);
         launch(r);
       }

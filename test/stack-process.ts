@@ -3,6 +3,7 @@
  * free ports and a fresh data folder, and stops it with Ctrl-C (SIGINT).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,7 @@ export async function startStackProcess(
   // PostgreSQL runs as its own user, which must reach the data folder.
   chmodSync(dataDir, 0o755);
   const spawnedAt = Date.now();
-  const adminToken = `admin-${Math.random().toString(36).slice(2)}-token`;
+  const adminToken = `admin-${randomBytes(12).toString('hex')}`;
   const child = spawn('npm', ['start', '--silent'], {
     cwd: root,
     detached: true,
