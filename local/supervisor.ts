@@ -82,7 +82,10 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
   function launch(r: Running): void {
     r.startedAt = Date.now();
     // stdin stays open as a lifeline: the child exits when this process dies (see child-guard).
-    const child = spawn(r.spec.command, r.spec.args, { env: r.spec.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group keeps a terminal's Ctrl-C from reaching it: the
+    // Functions Framework would exit at once, failing the requests in flight,
+    // while the stand-in stops functions only after draining the Broker.
+    const child = spawn(r.spec.command, r.spec.args, { env: r.spec.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     r.child = child;
     child.stdout?.pipe(r.log, { end: false });
     child.stderr?.pipe(r.log, { end: false });

@@ -56,7 +56,8 @@ export async function startStackProcess(
   let readyMs = 0;
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the stand-in's last lines may still be in the pipe when npm exits.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
 
   const killGroup = (signal: NodeJS.Signals) => {
     try {
