@@ -4,29 +4,20 @@
  * The reconciler (PingSource every second, orders stalled for 2 s) finds
  * the orders they belonged to and drives each one to its end.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, startChaosStack, type ChaosStack } from './harness.js';
-import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
+import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('chaos: Broker restart', () => {
-  let chaos: ChaosStack | undefined;
-
-  beforeAll(async () => {
-    chaos = await startChaosStack();
-  });
-  afterAll(async () => {
-    await chaos?.stop();
-  });
+  const chaosStack = useChaosStack();
 
   it('the Broker restarts and loses its in-flight deliveries: the reconciler still ends every order', async () => {
-    const { stack, client, tally } = chaos!;
-    const workload = await prepareWorkload(client);
-    const total = workload.journeys.length;
-
-    const load = runJourneys(client, workload.journeys);
-    await load.reached(Math.floor(total / 4));
+    const chaos = chaosStack();
+    const { stack, client, tally } = chaos;
+    const { workload, load, reachedShare } = await startWorkload(client);
+    await reachedShare(1 / 4);
     // Strike while deliveries are in flight, so some are surely abandoned (bounded wait).
     for (let i = 0; i < 500 && stack.broker.stats().inFlight! < 2; i++) await delay(5);
     const old = stack.broker;
@@ -35,14 +26,14 @@ describe('chaos: Broker restart', () => {
     const after = old.stats();
     const abandoned = after.failed! - before.failed!;
     const placed = await load.done;
-    const verdict = await settleAndCheck(chaos!, placed);
+    const verdict = await settleAndCheck(chaos, placed);
 
-    const work = chaos!.reconcilerWork();
+    const work = chaos.reconcilerWork();
     printReport('broker restart', {
       injected: `Broker restart with ${before.inFlight} deliveries in flight`,
       outcome: verdict.outcome,
       deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
       lost: verdict.lost,
       invariants: verdict.invariants,
       details: [

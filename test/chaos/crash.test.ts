@@ -5,33 +5,24 @@
  * supervisor restarts them, the Broker retries what got no answer, clients
  * retry with the same Idempotency-Key, and every order still ends once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, crashFunction, printReport, startChaosStack, type ChaosStack, type Crash } from './harness.js';
-import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, crashFunction, printReport, useChaosStack, type Crash } from './harness.js';
+import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 describe('chaos: crash', () => {
-  let chaos: ChaosStack | undefined;
-
-  beforeAll(async () => {
-    chaos = await startChaosStack();
-  });
-  afterAll(async () => {
-    await chaos?.stop();
-  });
+  const chaosStack = useChaosStack();
 
   it('kill -9 of charge, then of place-order, mid-load: every order still ends, balances exact', async () => {
-    const { stack, client, tally } = chaos!;
-    const workload = await prepareWorkload(client);
-    const total = workload.journeys.length;
-
-    const load = runJourneys(client, workload.journeys);
+    const chaos = chaosStack();
+    const { stack, client, tally } = chaos;
+    const { workload, load, reachedShare } = await startWorkload(client);
     const crashes: Crash[] = [];
-    await load.reached(Math.floor(total / 5));
+    await reachedShare(1 / 5);
     crashes.push(await crashFunction(stack, 'charge'));
-    await load.reached(Math.floor(total / 2));
+    await reachedShare(1 / 2);
     crashes.push(await crashFunction(stack, 'place-order'));
     const placed = await load.done;
-    const verdict = await settleAndCheck(chaos!, placed);
+    const verdict = await settleAndCheck(chaos, placed);
 
     const processes = stack.processes();
     const restartsOf = (name: string) => processes.find((p) => p.name === name)?.restarts ?? 0;
@@ -39,7 +30,7 @@ describe('chaos: crash', () => {
       injected: `SIGKILL ${crashes.map((c) => c.name).join(', ')}`,
       outcome: verdict.outcome,
       deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
       lost: verdict.lost,
       invariants: verdict.invariants,
       details: [

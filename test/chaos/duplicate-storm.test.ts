@@ -4,8 +4,8 @@
  * still ends exactly once: one outcome, one charge at most, one letter, and
  * balances to the cent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, startChaosStack, type ChaosStack } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
 import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
 
 const DUPLICATES = { min: 2, max: 5 };
@@ -28,24 +28,18 @@ const SIZES = { roomyFunded: 14, roomyShort: 4, scarceBuyers: 20, scarceCapacity
 const RECONCILE_AFTER_SECONDS = Number(process.env.CHAOS_STORM_RECONCILE_AFTER_SECONDS ?? 2);
 
 describe('chaos: duplicate storm', () => {
-  let chaos: ChaosStack | undefined;
-
-  beforeAll(async () => {
-    chaos = await startChaosStack({ chaos: { duplicates: DUPLICATES, shuffle: true }, reconcileAfterSeconds: RECONCILE_AFTER_SECONDS });
-  });
-  afterAll(async () => {
-    await chaos?.stop();
-  });
+  const chaosStack = useChaosStack({ chaos: { duplicates: DUPLICATES, shuffle: true }, reconcileAfterSeconds: RECONCILE_AFTER_SECONDS });
 
   it('every event delivered 2-5 times, shuffled: each journey ends once, balances exact, one letter per order', async () => {
-    const { stack, client, tally } = chaos!;
+    const chaos = chaosStack();
+    const { stack, client, tally } = chaos;
     const workload = await prepareWorkload(client, SIZES);
 
     const placed = await runJourneys(client, workload.journeys, { concurrency: 4 }).done;
-    const verdict = await settleAndCheck(chaos!, placed);
+    const verdict = await settleAndCheck(chaos, placed);
 
     const stats = stack.broker.stats();
-    const absorbed = chaos!.duplicatesAbsorbed();
+    const absorbed = chaos.duplicatesAbsorbed();
     printReport('duplicate storm', {
       injected: `duplicates=${DUPLICATES.min}-${DUPLICATES.max} shuffle=on`,
       outcome: verdict.outcome,

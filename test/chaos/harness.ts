@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { createDb, type Db } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import type { InvariantReport } from '../../lib/invariants.js';
@@ -215,6 +216,24 @@ export interface ChaosStackOptions {
   chaos?: StackConfig['chaos'];
   /** Age (s) at which the reconciler drives a stalled order on; 2 unless a scenario says why not. */
   reconcileAfterSeconds?: number;
+}
+
+/**
+ * A chaos stack for the tests of the enclosing `describe`: started before
+ * them, stopped after them. Call the returned function inside a test.
+ */
+export function useChaosStack(options: ChaosStackOptions = {}): () => ChaosStack {
+  let chaos: ChaosStack | undefined;
+  beforeAll(async () => {
+    chaos = await startChaosStack(options);
+  });
+  afterAll(async () => {
+    await chaos?.stop();
+  });
+  return () => {
+    if (!chaos) throw new Error('the chaos stack did not start');
+    return chaos;
+  };
 }
 
 export async function startChaosStack(options: ChaosStackOptions = {}): Promise<ChaosStack> {

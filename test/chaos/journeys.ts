@@ -98,6 +98,17 @@ export function runJourneys(client: Client, journeys: readonly Journey[], { conc
 }
 
 /**
+ * Prepares the workload and starts its journeys at once; `reachedShare(f)`
+ * resolves when that share of them has ended, which is when a scenario
+ * strikes.
+ */
+export async function startWorkload(client: Client, sizes: WorkloadSizes = DEFAULT_SIZES) {
+  const workload = await prepareWorkload(client, sizes);
+  const load = runJourneys(client, workload.journeys);
+  return { workload, load, reachedShare: (share: number) => load.reached(Math.floor(workload.journeys.length * share)) };
+}
+
+/**
  * Every journey against its expected end, from the database and (for
  * balances) the API: exactly one order per customer, of the expected status
  * and reason, and a balance of funds less what a confirmed order cost.

@@ -4,33 +4,24 @@
  * clients retry with the same Idempotency-Key, and once it is back every
  * order ends once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, startChaosStack, type ChaosStack } from './harness.js';
-import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
+import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 describe('chaos: PostgreSQL restart', () => {
-  let chaos: ChaosStack | undefined;
-
-  beforeAll(async () => {
-    chaos = await startChaosStack();
-  });
-  afterAll(async () => {
-    await chaos?.stop();
-  });
+  const chaosStack = useChaosStack();
 
   it('the database restarts mid-load: 5xx meanwhile, retried, and every order still ends', async () => {
-    const { stack, client, tally } = chaos!;
-    const workload = await prepareWorkload(client);
-    const total = workload.journeys.length;
-
-    const load = runJourneys(client, workload.journeys);
-    await load.reached(Math.floor(total / 4));
+    const chaos = chaosStack();
+    const { stack, client, tally } = chaos;
+    const { workload, load, reachedShare } = await startWorkload(client);
+    await reachedShare(1 / 4);
     const before = { broker: stack.broker.stats(), client: { ...client.stats } };
     const restartStarted = Date.now();
     await stack.postgres!.restart();
     const restartMs = Date.now() - restartStarted;
     const placed = await load.done;
-    const verdict = await settleAndCheck(chaos!, placed);
+    const verdict = await settleAndCheck(chaos, placed);
 
     const stats = stack.broker.stats();
     const retriedDeliveries = stats.retried! - before.broker.retried!;
@@ -41,7 +32,7 @@ describe('chaos: PostgreSQL restart', () => {
       injected: `PostgreSQL stop+start (${restartMs} ms) after ${before.client.requests} client requests`,
       outcome: verdict.outcome,
       deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
       lost: verdict.lost,
       invariants: verdict.invariants,
       details: [

@@ -3,10 +3,10 @@
  * withdrawals and deposits at once on one balance: no seat is oversold, no
  * balance goes negative, and every cent is in the ledger.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { checkInvariants } from '../../lib/invariants.js';
-import { clientSummary, invariantSummary, mapLimit, outcomeOf, printReport, startChaosStack, waitUntilSettled, type ChaosStack } from './harness.js';
+import { clientSummary, invariantSummary, mapLimit, outcomeOf, printReport, useChaosStack, waitUntilSettled, type ChaosStack } from './harness.js';
 
 const BUYERS = 30;
 const SEATS = 10;
@@ -19,17 +19,11 @@ const DEPOSITS = 20;
 const DEPOSIT = 10;
 
 describe('chaos: races', () => {
-  let chaos: ChaosStack | undefined;
-
-  beforeAll(async () => {
-    chaos = await startChaosStack();
-  });
-  afterAll(async () => {
-    await chaos?.stop();
-  });
+  const chaosStack = useChaosStack();
 
   it(`${BUYERS} funded buyers at once for ${SEATS} seats: exactly ${SEATS} confirmed, ${BUYERS - SEATS} cancelled sold_out`, async () => {
-    const { client, db, tally } = chaos!;
+    const chaos = chaosStack();
+    const { client, db, tally } = chaos;
     const slotId = await client.createSlot('Last seats', SEATS, PRICE);
     const buyers = await mapLimit(Array.from({ length: BUYERS }), 8, () => client.openAccount(PRICE));
 
@@ -50,7 +44,7 @@ describe('chaos: races', () => {
       injected: `${BUYERS} concurrent orders for ${SEATS} seats`,
       outcome: await outcomeOf(db),
       deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos!.duplicatesAbsorbed(),
+      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
       lost: settlement.pending,
       invariants,
       details: [
@@ -70,7 +64,8 @@ describe('chaos: races', () => {
   });
 
   it(`${WITHDRAWALS} withdrawals of ${WITHDRAWAL} and ${DEPOSITS} deposits of ${DEPOSIT} at once on ${OPENING_BALANCE}: never negative, every cent accounted for`, async () => {
-    const { client, db } = chaos!;
+    const chaos = chaosStack();
+    const { client, db } = chaos;
     const account = await client.openAccount(OPENING_BALANCE);
     // Deposits spread among the withdrawals, each with a key of its own.
     const moves = Array.from({ length: WITHDRAWALS + DEPOSITS }, (_, i) => ({
