@@ -1,33 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerConfigError, createBroker } from './index.js';
-import {
-  brokerManifest,
-  pause,
-  post,
-  recordingLog,
-  startBroker,
-  startSubscriber,
-  testEvent,
-  triggerManifest,
-  uriResolver,
-  type TestSubscriber,
-} from './testing.js';
+import { brokerManifest, pause, post, recordingLog, testEvent, triggerManifest, uriResolver, useBrokerFixtures } from './testing.js';
 
 describe('asynchronous, concurrent delivery', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  async function subscriber(...args: Parameters<typeof startSubscriber>): Promise<TestSubscriber> {
-    const s = await startSubscriber(...args);
-    cleanups.push(() => s.close());
-    return s;
-  }
-  async function broker(...args: Parameters<typeof startBroker>) {
-    const started = await startBroker(...args);
-    cleanups.push(() => started.broker.drain(2_000));
-    return started;
-  }
+  const { subscriber, broker, onCleanup } = useBrokerFixtures();
 
   /** A subscriber that holds every request until the test opens the gate. */
   async function gatedSubscriber() {
@@ -37,7 +13,7 @@ describe('asynchronous, concurrent delivery', () => {
       await gate;
       return { status: 202 };
     });
-    cleanups.push(async () => open());
+    onCleanup(async () => open());
     return { sub, open };
   }
 

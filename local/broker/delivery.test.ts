@@ -1,23 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Broker } from './index.js';
-import { brokerManifest, post, startBroker, startSubscriber, testEvent, triggerManifest, type TestSubscriber } from './testing.js';
+import { brokerManifest, post, startSubscriber, testEvent, triggerManifest, useBrokerFixtures } from './testing.js';
 
 describe('delivery to a Trigger subscriber', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function subscriber(...args: Parameters<typeof startSubscriber>): Promise<TestSubscriber> {
-    const s = await startSubscriber(...args);
-    cleanups.push(() => s.close());
-    return s;
-  }
-  async function broker(...args: Parameters<typeof startBroker>) {
-    const started = await startBroker(...args);
-    cleanups.push(() => started.broker.drain(2_000));
-    return started;
-  }
+  const { subscriber, broker } = useBrokerFixtures();
   const idle = (b: Broker) => b.settled();
 
   it.each([500, 503, 404, 408, 409, 429])('retries after a %i', async (status) => {

@@ -1,6 +1,6 @@
 import { CloudEvent, HTTP } from 'cloudevents';
-import { afterEach, describe, expect, it } from 'vitest';
-import { brokerManifest, eventOf, post, startBroker, startSubscriber, testEvent, triggerManifest, type Answer, type TestSubscriber } from './testing.js';
+import { describe, expect, it } from 'vitest';
+import { brokerManifest, eventOf, post, testEvent, triggerManifest, useBrokerFixtures, type Answer } from './testing.js';
 
 /** A subscriber's answer carrying `event` as a reply, in binary or structured mode. */
 function replyWith(event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary', extraHeaders: Record<string, string> = {}): Answer {
@@ -9,20 +9,7 @@ function replyWith(event: CloudEvent<unknown>, mode: 'binary' | 'structured' = '
 }
 
 describe('replies and acks', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  async function subscriber(...args: Parameters<typeof startSubscriber>): Promise<TestSubscriber> {
-    const s = await startSubscriber(...args);
-    cleanups.push(() => s.close());
-    return s;
-  }
-  async function broker(...args: Parameters<typeof startBroker>) {
-    const started = await startBroker(...args);
-    cleanups.push(() => started.broker.drain(2_000));
-    return started;
-  }
+  const { subscriber, broker } = useBrokerFixtures();
   const byType = (type: string) => ({ filter: { attributes: { type } } });
 
   it.each(['binary', 'structured'] as const)('publishes a %s-mode reply back into the Broker, where another Trigger gets it', async (mode) => {

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerConfigError, createBroker } from './index.js';
-import { brokerManifest, post, recordingLog, startBroker, startSubscriber, testEvent, triggerManifest, uriResolver, type TestSubscriber } from './testing.js';
+import { brokerManifest, post, recordingLog, startBroker, testEvent, triggerManifest, uriResolver, useBrokerFixtures, type TestSubscriber } from './testing.js';
 
 describe('routing by Triggers', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  async function subscriber(): Promise<TestSubscriber> {
-    const s = await startSubscriber();
-    cleanups.push(() => s.close());
-    return s;
-  }
+  const { subscriber, onCleanup } = useBrokerFixtures();
 
   it('sends each event to exactly the Triggers whose filters match', async () => {
     const subs = {
@@ -37,7 +29,7 @@ describe('routing by Triggers', () => {
       }),
       triggerManifest('everything', subs.everything.url),
     ]);
-    cleanups.push(() => broker.drain(1_000));
+    onCleanup(() => broker.drain(1_000));
 
     const send = (type: string, extra: Record<string, unknown> = {}) => post(ingress, testEvent(type, { id: type, ...extra }));
     await send('dev.ordersaga.order.placed', { tenant: 'acme' });
@@ -74,7 +66,7 @@ describe('routing by Triggers', () => {
       log,
     });
     const port = await broker.listen(0);
-    cleanups.push(() => broker.drain(1_000));
+    onCleanup(() => broker.drain(1_000));
     await post(`http://127.0.0.1:${port}/ordersaga/default`, testEvent('x', { id: 'to-default' }));
     await post(`http://127.0.0.1:${port}/ordersaga/audit`, testEvent('x', { id: 'to-audit' }));
     await broker.settled();
@@ -94,7 +86,7 @@ describe('routing by Triggers', () => {
       defaultNamespace: 'ordersaga',
     });
     const port = await broker.listen(0);
-    cleanups.push(() => broker.drain(1_000));
+    onCleanup(() => broker.drain(1_000));
     expect((await post(`http://127.0.0.1:${port}/ordersaga/default`, testEvent('x'))).status).toBe(202);
     await sub.waitFor(1);
   });

@@ -6,6 +6,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudEvent, HTTP } from 'cloudevents';
+import { afterEach } from 'vitest';
 import { createBroker, type Broker, type BrokerOptions } from './index.js';
 import type { DeliveryLog } from './dispatcher.js';
 
@@ -132,6 +133,33 @@ export async function startBroker(
   const broker = createBroker({ manifests, resolve: uriResolver, log, ...options });
   const port = await broker.listen(0);
   return { broker, ingress: `http://127.0.0.1:${port}/ordersaga/default`, log };
+}
+
+/**
+ * Subscribers and Brokers for the tests of the enclosing `describe`: each is
+ * closed (a Broker drained) after the test that started it.
+ */
+export function useBrokerFixtures() {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    /** Runs `cleanup` after the current test, before what was started earlier. */
+    onCleanup(cleanup: () => Promise<void>): void {
+      cleanups.push(cleanup);
+    },
+    async subscriber(...args: Parameters<typeof startSubscriber>): Promise<TestSubscriber> {
+      const s = await startSubscriber(...args);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    async broker(...args: Parameters<typeof startBroker>): ReturnType<typeof startBroker> {
+      const started = await startBroker(...args);
+      cleanups.push(() => started.broker.drain(2_000));
+      return started;
+    },
+  };
 }
 
 /** A test event of `type`. */
