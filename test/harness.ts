@@ -10,7 +10,7 @@ import { http as registerHttp } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { createTokens } from '../lib/auth.js';
-import type { Db } from '../lib/db.js';
+import { createDb, type Db } from '../lib/db.js';
 import { installProblemFinalHandler } from '../lib/framework-errors.js';
 import type { HttpFunction } from '../lib/http-function.js';
 import { newId } from '../lib/ids.js';
@@ -49,6 +49,24 @@ export async function serveFunction(fn: HttpFunction): Promise<Served> {
 }
 
 /** A real HTTP endpoint that accepts CloudEvents (as K_SINK) and keeps them. */
+/**
+ * Serves the function `build` makes over a database nobody listens for (the
+ * test server's address with port 1): a database outage, as the function sees it.
+ */
+export async function serveWithoutDatabase(databaseUrl: string, build: (db: Db) => HttpFunction): Promise<Served> {
+  const url = new URL(databaseUrl);
+  url.port = '1';
+  const unreachable = createDb({ url: url.toString(), poolMax: 1 });
+  const served = await serveFunction(build(unreachable));
+  return {
+    url: served.url,
+    async close() {
+      await served.close();
+      await unreachable.destroy();
+    },
+  };
+}
+
 export interface Sink extends Served {
   events: CloudEvent<unknown>[];
   /** Answer the next deliveries with this status (default 202). */

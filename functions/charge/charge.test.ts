@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { balanceOf, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
+import { cloudEvent, deliver, serveFunction, serveWithoutDatabase, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import type { SlotReserved } from '../../events/index.js';
 import { createChargeFunction } from './index.js';
 
@@ -230,10 +229,7 @@ describe('charge', () => {
     it('answers 503 while the database is unreachable, then charges once on retry', async () => {
       const ada = await seedAccount(t.db, 100);
       const event = cloudEvent('slot.reserved', reserved(ada.id, 30));
-      const url = new URL(t.url);
-      url.port = '1';
-      const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-      const down = await serveFunction(createChargeFunction(testRuntime(unreachable, 'charge')));
+      const down = await serveWithoutDatabase(t.url, (db) => createChargeFunction(testRuntime(db, 'charge')));
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
@@ -241,7 +237,6 @@ describe('charge', () => {
         expect(failed.body).toMatchObject({ status: 503 });
       } finally {
         await down.close();
-        await unreachable.destroy();
       }
       const retried = await deliver(fn.url, event);
       expect(retried.event?.type).toBe('dev.ordersaga.payment.charged');

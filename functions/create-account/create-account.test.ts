@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
+import { cloudEvent, deliver, request, serveFunction, serveWithoutDatabase, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import { entityIdFor } from '../../lib/ids.js';
 import { createAccountFunction } from './index.js';
 
@@ -137,12 +137,7 @@ describe('create-account', () => {
     });
 
     it('answers 503 while the database is unreachable, then succeeds on retry', async () => {
-      const broken = await createTestDatabase();
-      const url = new URL(broken.url);
-      url.port = '1'; // nothing listens there
-      const { createDb } = await import('../../lib/db.js');
-      const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-      const down = await serveFunction(createAccountFunction(testRuntime(unreachable, 'create-account')));
+      const down = await serveWithoutDatabase(t.url, (db) => createAccountFunction(testRuntime(db, 'create-account')));
       const command = cloudEvent('account.requested', { email: 'retry@example.com', name: 'Retry' });
       const failed = await deliver(down.url, command);
       expect(failed.status).toBe(503);
@@ -151,8 +146,6 @@ describe('create-account', () => {
       const retried = await deliver(fn.url, command);
       expect(retried.status).toBe(200);
       await down.close();
-      await unreachable.destroy();
-      await broken.destroy();
     });
   });
 });

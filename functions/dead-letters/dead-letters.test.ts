@@ -1,9 +1,8 @@
 import { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
-import { deliver, request, serveFunction, startSink, testRuntime, TEST_ADMIN_TOKEN, type Served, type Sink } from '../../test/harness.js';
+import { deliver, request, serveFunction, serveWithoutDatabase, startSink, TEST_ADMIN_TOKEN, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import { createDeadLettersFunction } from './index.js';
 
 type DeadLetter = {
@@ -131,16 +130,12 @@ describe('dead-letters', () => {
 
     it('answers 503 while the database is unreachable (so the Broker retries), then records on retry', async () => {
       const event = deadLetter();
-      const url = new URL(t.url);
-      url.port = '1';
-      const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-      const down = await serveFunction(createDeadLettersFunction(testRuntime(unreachable, 'dead-letters'), TEST_ADMIN_TOKEN));
+      const down = await serveWithoutDatabase(t.url, (db) => createDeadLettersFunction(testRuntime(db, 'dead-letters'), TEST_ADMIN_TOKEN));
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
       } finally {
         await down.close();
-        await unreachable.destroy();
       }
       expect((await deliver(fn.url, event)).status).toBe(204);
       expect(await recorded(event.id)).toHaveLength(1);

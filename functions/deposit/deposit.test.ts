@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../lib/db.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { balanceOf, seedAccount, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
+import { cloudEvent, deliver, request, serveFunction, serveWithoutDatabase, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import { createDepositFunction } from './index.js';
 
 type Account = { id: string; token: string; email: string };
@@ -102,7 +101,7 @@ describe('deposit', () => {
 
     it('answers 503 while the database is unreachable', async () => {
       const ada = await seedAccount(t.db);
-      const down = await serveWithoutDatabase();
+      const down = await serveDepositWithoutDatabase();
       try {
         const res = await request(down.url, 'GET', `/accounts/${ada.id}`, { token: ada.token });
         expect(res.status).toBe(503);
@@ -280,7 +279,7 @@ describe('deposit', () => {
     it('answers 503 while the database is unreachable, and the retry with the same key succeeds once', async () => {
       const ada = await seedAccount(t.db);
       const key = newId();
-      const down = await serveWithoutDatabase();
+      const down = await serveDepositWithoutDatabase();
       try {
         const failed = await request(down.url, 'POST', `/accounts/${ada.id}/deposits`, {
           body: { amount: 40 },
@@ -516,7 +515,7 @@ describe('deposit', () => {
     it('answers 503 while the database is unreachable, then deposits once on retry', async () => {
       const ada = await seedAccount(t.db);
       const command = cloudEvent('deposit.requested', { accountId: ada.id, amount: 33 });
-      const down = await serveWithoutDatabase();
+      const down = await serveDepositWithoutDatabase();
       try {
         const failed = await deliver(down.url, command);
         expect(failed.status).toBe(503);
@@ -532,11 +531,5 @@ describe('deposit', () => {
   });
 
   /** The deposit function over a database nobody listens for. */
-  async function serveWithoutDatabase(): Promise<Served> {
-    const url = new URL(t.url);
-    url.port = '1';
-    const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-    const served = await serveFunction(createDepositFunction(testRuntime(unreachable, 'deposit')));
-    return { url: served.url, close: async () => (await served.close(), await unreachable.destroy()) };
-  }
+  const serveDepositWithoutDatabase = () => serveWithoutDatabase(t.url, (db) => createDepositFunction(testRuntime(db, 'deposit')));
 });

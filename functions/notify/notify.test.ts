@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import { createMailer, type Mailer } from '../../lib/mailer.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { seedAccount, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
+import { cloudEvent, deliver, request, serveFunction, serveWithoutDatabase, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import type { OrderCancelled, OrderConfirmed } from '../../events/index.js';
 import { createNotifyFunction } from './index.js';
 
@@ -198,17 +197,13 @@ describe('notify', () => {
       const ada = await seedAccount(t.db);
       const order = confirmed(ada);
       const event = cloudEvent('order.confirmed', order);
-      const url = new URL(t.url);
-      url.port = '1';
-      const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-      const down = await serveFunction(createNotifyFunction(testRuntime(unreachable, 'notify'), mailer));
+      const down = await serveWithoutDatabase(t.url, (db) => createNotifyFunction(testRuntime(db, 'notify'), mailer));
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
         expect(failed.event).toBeUndefined();
       } finally {
         await down.close();
-        await unreachable.destroy();
       }
       const retried = await deliver(fn.url, event);
       expect(retried.event?.type).toBe('dev.ordersaga.notification.sent');

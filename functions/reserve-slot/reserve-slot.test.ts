@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
-import {
-  cloudEvent,
-  deliver,
-  request,
-  serveFunction,
-  startSink,
-  testRuntime,
-  TEST_ADMIN_TOKEN,
-  type Served,
-  type Sink,
-} from '../../test/harness.js';
+import { cloudEvent, deliver, request, serveFunction, serveWithoutDatabase, startSink, TEST_ADMIN_TOKEN, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import type { OrderPlaced } from '../../events/index.js';
 import { createReserveSlotFunction } from './index.js';
 
@@ -301,7 +290,7 @@ describe('reserve-slot', () => {
     it('answers 503 while the database is unreachable, then reserves once on retry', async () => {
       const slotId = await seedSlot(t.db, 5, 1_000);
       const event = cloudEvent('order.placed', placed(slotId));
-      const down = await serveWithoutDatabase();
+      const down = await serveReserveSlotWithoutDatabase();
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
@@ -384,11 +373,6 @@ describe('reserve-slot', () => {
   });
 
   /** The function over a database nobody listens for. */
-  async function serveWithoutDatabase(): Promise<Served> {
-    const url = new URL(t.url);
-    url.port = '1';
-    const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-    const served = await serveFunction(createReserveSlotFunction(testRuntime(unreachable, 'reserve-slot'), TEST_ADMIN_TOKEN));
-    return { url: served.url, close: async () => (await served.close(), await unreachable.destroy()) };
-  }
+  const serveReserveSlotWithoutDatabase = () =>
+    serveWithoutDatabase(t.url, (db) => createReserveSlotFunction(testRuntime(db, 'reserve-slot'), TEST_ADMIN_TOKEN));
 });
