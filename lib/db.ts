@@ -38,3 +38,10 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 export async function migrateDownAll(db: Db): Promise<void> {
   await db.migrate.rollback({ migrationSource }, true);
 }
+
+/** The same server's URL, naming database `name` instead. */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createDb, type Db } from '../lib/db.js';
+import { createDb, withDatabase, type Db } from '../lib/db.js';
 
 export interface TestDatabase {
   db: Db;
@@ -10,12 +10,6 @@ export interface TestDatabase {
   name: string;
   /** Closes the pool and drops the database. */
   destroy(): Promise<void>;
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createDb, migrateLatest } from '../lib/db.js';
+import { createDb, migrateLatest, withDatabase } from '../lib/db.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../local/postgres.js';
 
 export const TEMPLATE_DB = 'ordersaga_test_template';
@@ -18,12 +18,6 @@ declare module 'vitest' {
     pgAdminUrl: string;
     pgTemplate: string;
   }
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
