@@ -21,7 +21,7 @@ import {
 } from './errors.js';
 import { consumeOnce } from './inbox.js';
 import type { Logger } from './log.js';
-import { sendProblem, toProblem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
 import type { Tx } from './unit-of-work.js';
 
 /** Requests larger than this are refused with 400 (SPEC §3). */
@@ -173,7 +173,7 @@ export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFu
     const problem = reply.status >= 400 && (reply.body as { type?: unknown })?.type !== undefined;
     res
       .status(reply.status)
-      .type(problem ? 'application/problem+json' : 'application/json')
+      .type(problem ? PROBLEM_CONTENT_TYPE : 'application/json')
       .send(JSON.stringify(reply.body));
   }
 

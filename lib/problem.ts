@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { OrdersagaError, isTransient } from './errors.js';
 
 /** An RFC 9457 problem document. */
@@ -34,8 +34,13 @@ export function toProblem(err: unknown, instance?: string): Problem {
   return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'An unexpected error occurred.', instance };
 }
 
-/** The one writer of problem documents. */
-export function sendProblem(res: Response, problem: Problem): void {
+/**
+ * The one writer of problem documents, for the functions (an express
+ * response is a Node one) and the stand-in's gateway alike.
+ */
+export function sendProblem(res: ServerResponse, problem: Problem): void {
   if (problem.status === 503) res.setHeader('Retry-After', '1');
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  res.statusCode = problem.status;
+  res.setHeader('Content-Type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`);
+  res.end(JSON.stringify(problem));
 }

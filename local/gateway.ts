@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { Logger } from '../lib/log.js';
-import { PROBLEM_CONTENT_TYPE } from '../lib/problem.js';
+import { sendProblem } from '../lib/problem.js';
 import type { IngressRoute } from './manifests.js';
 
 export interface GatewayOptions {
@@ -24,8 +24,7 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE });
-  res.end(JSON.stringify({ type: 'about:blank', title, status, detail, instance }));
+  sendProblem(res, { type: 'about:blank', title, status, detail, instance });
 }
 
 export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 }: GatewayOptions): http.Server {
