@@ -3,15 +3,17 @@
 # `node dist/migrate.js`.
 
 # --- build: full install (esbuild is a dev dependency), bundle into dist/ ---
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# The image has Node 24 already: skip the install scripts (among them the
+# `node` dev dependency's download of its own binary) and build esbuild's alone.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild esbuild
 COPY . .
-RUN npm run build
+RUN node scripts/build.mjs
 
 # --- runtime: production dependencies and the bundle, nothing else ---
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
