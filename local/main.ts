@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, opt, readConfig, type Option } from '../lib/config.js';
-import type { Logger } from '../lib/log.js';
+import { createLogger } from '../lib/log.js';
 import { DEFAULT_FUNCTION_NODE_FLAGS, startStack } from './stack.js';
 import { NotReadyError } from './supervisor.js';
 
@@ -48,30 +48,10 @@ const options = {
   logFormat: opt.oneOf('LOG_FORMAT', 'text for people, json for machines', ['text', 'json'] as const, 'text'),
 };
 
-function textLogger(format: 'text' | 'json'): Logger {
-  const emit = (level: string, message: string, fields: Record<string, unknown> = {}) => {
-    if (format === 'json') {
-      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }) + '\n');
-      return;
-    }
-    const time = new Date().toISOString().slice(11, 23);
-    const kv = Object.entries(fields)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    (level === 'info' ? process.stdout : process.stderr).write(`${time} ${level === 'info' ? '' : level.toUpperCase() + ' '}${message} ${kv}\n`);
-  };
-  return {
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-  };
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const config = readConfig(options);
-  const log = textLogger(config.logFormat);
+  const log = createLogger('stand-in', { format: config.logFormat });
 
   // Installed before anything starts, so Ctrl-C during start-up unwinds what has started.
   const cleanups: (() => Promise<void>)[] = [];

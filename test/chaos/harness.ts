@@ -48,6 +48,7 @@ function countingLogger(): { log: Logger; tally: DeliveryTally } {
   return {
     tally,
     log: {
+      debug() {},
       info(message, fields = {}) {
         if (message !== 'delivery') return;
         tally.attempts += 1;
