@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Broker } from './index.js';
+import type { Broker, BrokerObserver, DeliveryAttempt } from './index.js';
 import { brokerManifest, post, startSubscriber, testEvent, triggerManifest, useBrokerFixtures } from './testing.js';
 
 describe('delivery to a Trigger subscriber', () => {
@@ -172,5 +172,52 @@ describe('delivery to a Trigger subscriber', () => {
     const gap = received[1]!.at - received[0]!.at;
     expect(gap).toBeGreaterThanOrEqual(195);
     expect(gap).toBeLessThan(900);
+  });
+});
+
+describe('the Broker observer', () => {
+  const { subscriber, broker } = useBrokerFixtures();
+
+  it('is told of each accepted event, each attempt and the dead letter, and of a reply taken back in', async () => {
+    const accepted: { type: unknown; reply: boolean }[] = [];
+    const attempts: DeliveryAttempt[] = [];
+    const observer: BrokerObserver = {
+      accepted: (event, where) => accepted.push({ type: event.attributes.type, reply: where.reply }),
+      attempted: (attempt) => attempts.push(attempt),
+    };
+    const dls = await subscriber();
+    const failing = await subscriber(() => ({ status: 503 }));
+    const replying = await subscriber((req) =>
+      String(req.headers['ce-type']) === 'x' ? { status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r1', 'ce-source': '/r', 'ce-type': 'y' } } : { status: 202 },
+    );
+    const { broker: b, ingress } = await broker(
+      [
+        brokerManifest(),
+        triggerManifest('fails', failing.url, { filter: { attributes: { type: 'x' } }, delivery: { retry: 1, deadLetterSink: { uri: dls.url } } }),
+        triggerManifest('replies', replying.url),
+      ],
+      { observer },
+    );
+    await post(ingress, testEvent('x'));
+    await dls.waitFor(1);
+    await replying.waitFor(2);
+    await b.settled();
+    expect(accepted).toEqual([
+      { type: 'x', reply: false },
+      { type: 'y', reply: true },
+    ]);
+    const ofFailing = attempts.filter((a) => a.trigger === 'fails');
+    expect(ofFailing.map((a) => [a.deadLetterSink, a.attempt, a.status, a.outcome])).toEqual([
+      [false, 1, 503, 'retrying'],
+      [false, 2, 503, 'failed'],
+      [true, 1, 202, 'delivered'],
+    ]);
+    expect(ofFailing[2]!.event.attributes.knativeerrorcode).toBe(503);
+    expect(attempts.filter((a) => a.trigger === 'replies').map((a) => [a.event.attributes.type, a.outcome])).toEqual(
+      expect.arrayContaining([
+        ['x', 'replied'],
+        ['y', 'delivered'],
+      ]),
+    );
   });
 });

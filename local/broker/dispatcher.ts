@@ -29,10 +29,37 @@ export interface DeliveryLog {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
+export interface DeliveryAttempt {
+  namespace: string;
+  trigger: string;
+  /** Where the attempt went. */
+  url: string;
+  /** Whether `url` is the Trigger's dead-letter sink. */
+  deadLetterSink: boolean;
+  event: BrokerEvent;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The HTTP status, or null when no response came. */
+  status: number | null;
+  ms: number;
+  outcome: 'delivered' | 'replied' | 'retrying' | 'failed';
+  reason?: string;
+}
+
+/** Watches events move through the Broker (the console's live view). Called synchronously; must not throw. */
+export interface BrokerObserver {
+  /** An event the ingress accepted (TTL and arrival time set), a reply taken back in included. */
+  accepted(event: BrokerEvent, where: { namespace: string; broker: string; reply: boolean }): void;
+  /** Each delivery attempt, retries and dead-letter sends included. */
+  attempted(attempt: DeliveryAttempt): void;
+}
+
 /** What the dispatcher needs from the Broker around it. */
 export interface DispatchContext {
   sender: Sender;
   log: DeliveryLog;
+  observer?: BrokerObserver;
   counters: DeliveryCounters;
   /** Aborted when a drain runs out of time: deliveries stop where they are. */
   signal: AbortSignal;
@@ -57,6 +84,10 @@ type Verdict =
 
 interface AttemptTarget {
   url: string;
+  /** The event as the subscriber or sink sees it, for the observer. */
+  event: BrokerEvent;
+  trigger: TriggerResource;
+  deadLetterSink: boolean;
   message: HttpMessage;
   policy: DeliveryPolicy;
   judge: (response: HttpResponse) => Verdict;
@@ -80,6 +111,9 @@ export async function deliver(context: DispatchContext, trigger: TriggerResource
 
   const result = await attemptWithRetries(context, {
     url: trigger.subscriber,
+    event: outgoing,
+    trigger,
+    deadLetterSink: false,
     message: { headers: { ...headers, ...message.headers, [PREFER]: 'reply', [KN_NAMESPACE]: trigger.namespace }, body: message.body },
     policy,
     judge: judgeSubscriberResponse,
@@ -111,10 +145,14 @@ export async function deliver(context: DispatchContext, trigger: TriggerResource
     return;
   }
 
-  const deadLetter = encodeFor(withDeliveryError(outgoing, trigger.subscriber, failure.code, failure.body), policy);
+  const deadLettered = withDeliveryError(outgoing, trigger.subscriber, failure.code, failure.body);
+  const deadLetter = encodeFor(deadLettered, policy);
   // Knative sends to the dead-letter sink with the same retry policy.
   const sunk = await attemptWithRetries(context, {
     url: policy.deadLetterSink,
+    event: deadLettered,
+    trigger,
+    deadLetterSink: true,
     message: { headers: { ...headers, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
     policy,
     judge: judgeSinkResponse,
@@ -165,13 +203,21 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
       release();
     }
     const { verdict } = outcome;
-    context.log.info('delivery', {
-      ...target.fields,
-      status: outcome.status ?? null,
+    const ms = Math.round(performance.now() - started);
+    const result = verdict.ok ? (verdict.reply ? 'replied' : 'delivered') : verdict.retryable && attempt <= policy.retry ? 'retrying' : 'failed';
+    const reason = verdict.ok ? undefined : verdict.reason;
+    context.log.info('delivery', { ...target.fields, status: outcome.status ?? null, attempt, ms, outcome: result, ...(reason ? { reason } : {}) });
+    context.observer?.attempted({
+      namespace: target.trigger.namespace,
+      trigger: target.trigger.name,
+      url: target.url,
+      deadLetterSink: target.deadLetterSink,
+      event: target.event,
       attempt,
-      ms: Math.round(performance.now() - started),
-      outcome: verdict.ok ? (verdict.reply ? 'replied' : 'delivered') : verdict.retryable && attempt <= policy.retry ? 'retrying' : 'failed',
-      ...(verdict.ok ? {} : { reason: verdict.reason }),
+      status: outcome.status ?? null,
+      ms,
+      outcome: result,
+      ...(reason ? { reason } : {}),
     });
     if (verdict.ok || !verdict.retryable || verdict.abandoned) return outcome;
     last = outcome;

@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { deliver, type DeliveryLog, type DispatchContext } from './dispatcher.js';
+import { deliver, type BrokerObserver, type DeliveryLog, type DispatchContext } from './dispatcher.js';
 import { BrokerConfigError, IngressError } from './errors.js';
 import { EventFormatError, fromCloudEvent, withExtensions, type BrokerEvent } from './events.js';
 import { ARRIVAL_TIME, TTL, ingressTtl } from './extensions.js';
@@ -23,7 +23,7 @@ import { Semaphore } from './semaphore.js';
 import { createSender } from './sender.js';
 
 export { BrokerConfigError, IngressError } from './errors.js';
-export type { DeliveryLog } from './dispatcher.js';
+export type { BrokerObserver, DeliveryAttempt, DeliveryLog } from './dispatcher.js';
 export type { Destination } from './retries.js';
 
 /** How to build a Broker. */
@@ -39,6 +39,8 @@ export interface BrokerOptions {
   chaos?: { duplicates?: { min: number; max: number }; shuffle?: boolean };
   /** Namespace of Broker and Trigger documents that name none (default `default`, as in Kubernetes). */
   defaultNamespace?: string;
+  /** Told of every accepted event and every delivery attempt. */
+  observer?: BrokerObserver;
 }
 
 /** A running Broker stand-in. */
@@ -89,6 +91,7 @@ export function createBroker(options: BrokerOptions): Broker {
       contexts.set(trigger, {
         sender,
         log,
+        observer: options.observer,
         counters,
         signal: abort.signal,
         semaphore: new Semaphore(concurrency),
@@ -119,7 +122,7 @@ export function createBroker(options: BrokerOptions): Broker {
   };
 
   /** The ingress's work once an event is valid: TTL, arrival time, fan-out to matching Triggers. */
-  const accept = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>) => {
+  const accept = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
     const ttl = ingressTtl(event);
     if (ttl <= 0) {
       counters.dropped += 1;
@@ -128,6 +131,7 @@ export function createBroker(options: BrokerOptions): Broker {
     }
     const accepted = withExtensions(event, { [TTL]: ttl, [ARRIVAL_TIME]: new Date().toISOString() });
     counters.accepted += 1;
+    options.observer?.accepted(accepted, { namespace: broker.namespace, broker: broker.name, reply });
     // Filters see the event as the broker filter does, after the TTL is taken off.
     const visible = withExtensions(accepted, { [TTL]: undefined });
     for (const trigger of broker.triggers) {
@@ -148,7 +152,7 @@ export function createBroker(options: BrokerOptions): Broker {
       return;
     }
     try {
-      accept(broker, event, headers);
+      accept(broker, event, headers, true);
     } catch (err) {
       if (!(err instanceof IngressError)) throw err;
     }
