@@ -16,19 +16,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import axios from 'axios';
-import { createDb, type Db } from '../lib/db.js';
-import { fingerprintOf, idempotent } from '../lib/idempotency.js';
-import { consumeOnce } from '../lib/inbox.js';
-import { markPublished } from '../lib/outbox.js';
+import { CloudEvent } from 'cloudevents';
+import { createDb } from '../lib/db.js';
 import { checkInvariants } from '../lib/invariants.js';
 import { newId } from '../lib/ids.js';
-import { createMailer } from '../lib/mailer.js';
-import { inTransaction, type Tx } from '../lib/unit-of-work.js';
+import { createMailer, type Mailer } from '../lib/mailer.js';
+import { consume, fingerprintOf, idempotent, type Consumed, type SagaEvent } from '../lib/messaging.js';
+import { createSql, type Sql } from '../lib/pg.js';
+import { markPublished } from '../lib/publisher.js';
 import { readEvent, type EventName, type Incoming } from '../events/index.js';
-import { chargeOrder } from '../functions/charge/domain.js';
 import { notifyCustomer } from '../functions/notify/domain.js';
-import { confirmOrder, placeOrder } from '../functions/place-order/domain.js';
-import { reserveSeats } from '../functions/reserve-slot/domain.js';
 import { startStackProcess, type RunningStack } from '../test/stack-process.js';
 import { cpuBetween, snapshotCpu } from './cpu.js';
 import { treeRssMb } from './rss.js';
@@ -126,34 +123,34 @@ async function driveSaga(stack: RunningStack, customers: Customer[], slotId: str
   return { latencies: latencies.sort((a, b) => a - b), errors, elapsed, peakRss: peak, cpu };
 }
 
-/** One order's transactions, exactly as the functions run them, minus HTTP and Broker. */
-async function dbOnlyOrder(db: Db, mailer: ReturnType<typeof createMailer>, customer: Customer, slotId: string): Promise<void> {
-  const input = { orderId: newId(), accountId: customer.id, slotId, seats: 1 };
-  const key = newId();
-  const { events } = await inTransaction(db, 'place-order', 'sink', (tx) =>
-    idempotent(tx, { scope: customer.id, key, fingerprint: fingerprintOf('POST', '/orders', { accountId: customer.id, slotId }) }, async (inner) => ({
-      status: 202,
-      body: await placeOrder(inner, input),
-    })),
-  );
-  // What the emitter does once the Broker has the event.
-  await markPublished(db, events.map((e) => e.id));
-  const steps: [string, EventName, (tx: Tx, e: Incoming) => Promise<void>][] = [
-    ['reserve-slot', 'order.placed', (tx, e) => reserveSeats(tx, e.data as never)],
-    ['charge', 'slot.reserved', (tx, e) => chargeOrder(tx, e.data as never)],
-    ['place-order', 'payment.charged', (tx, e) => confirmOrder(tx, (e.data as { orderId: string }).orderId)],
-    ['notify', 'order.confirmed', (tx, e) => notifyCustomer(tx, mailer, { letter: 'happy', order: e.data as never })],
+/** One order's database work, exactly as the functions do it (the same step routines), minus HTTP and Broker. */
+async function dbOnlyOrder(sql: Sql, mailer: Mailer, customer: Customer, slotId: string): Promise<void> {
+  const input = { orderId: newId(), accountId: customer.id, slotId, seats: 1, payWithin: 0 };
+  const key = { scope: customer.id, key: newId(), fingerprint: fingerprintOf('POST', '/orders', { accountId: customer.id, slotId }) };
+  const { events } = await idempotent(sql, 'place-order', key, 'orders_request', input);
+  // What the publisher does once the Broker has the event.
+  await markPublished(sql, events.map((e) => e.id));
+  const steps: [string, EventName, (incoming: Incoming, replyId: string) => Promise<Consumed>][] = [
+    ['reserve-slot', 'order.placed', (e, id) => consume(sql, 'reserve-slot', e, id, 'slots_reserve', e.data)],
+    ['charge', 'slot.reserved', (e, id) => consume(sql, 'charge', e, id, 'charge_order', e.data)],
+    ['place-order', 'payment.charged', (e, id) => consume(sql, 'place-order', e, id, 'orders_confirm', e.data)],
+    [
+      'notify',
+      'order.confirmed',
+      (e, id) =>
+        sql.transaction((tx) => notifyCustomer(tx, mailer, { letter: 'happy', order: e.data as never }, (step, data, on) => consume(on, 'notify', e, id, step, data))),
+    ],
   ];
-  let event = events[0];
-  for (const [consumer, name, handle] of steps) {
+  let event: SagaEvent | undefined = events[0];
+  for (const [consumer, name, run] of steps) {
     if (!event) throw new Error(`${consumer} got no ${name}`);
-    const incoming = readEvent(event, [name]);
-    event = (await consumeOnce(db, consumer, incoming, (tx) => handle(tx, incoming))).reply ?? undefined;
+    const incoming = readEvent(new CloudEvent(event), [name]);
+    event = (await run(incoming, newId())).events[0];
   }
 }
 
 async function driveDatabase(url: string, customers: Customer[], slotId: string, concurrency: number, seconds: number) {
-  const db = createDb({ url, poolMax: concurrency, applicationName: 'bench-db-bound' });
+  const sql = createSql({ url, poolMax: concurrency, applicationName: 'bench-db-bound' });
   const mailer = createMailer({ mode: 'dry-run', region: 'us-east-1', from: 'bench@ordersaga.dev' });
   let done = 0;
   const deadline = Date.now() + seconds * 1000;
@@ -163,13 +160,13 @@ async function driveDatabase(url: string, customers: Customer[], slotId: string,
       Array.from({ length: concurrency }, async (_, w) => {
         const c = customers[(w + 7) % customers.length]!;
         while (Date.now() < deadline) {
-          await dbOnlyOrder(db, mailer, c, slotId);
+          await dbOnlyOrder(sql, mailer, c, slotId);
           done++;
         }
       }),
     );
   } finally {
-    await db.destroy();
+    await sql.end();
   }
   return done / ((Date.now() - started) / 1000);
 }

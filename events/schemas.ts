@@ -9,10 +9,12 @@ import accountRequested from './schemas/account.requested.json' with { type: 'js
 import accountWithdrawn from './schemas/account.withdrawn.json' with { type: 'json' };
 import depositRequested from './schemas/deposit.requested.json' with { type: 'json' };
 import notificationSent from './schemas/notification.sent.json' with { type: 'json' };
+import orderCancellationRequested from './schemas/order.cancellation.requested.json' with { type: 'json' };
 import orderCancelled from './schemas/order.cancelled.json' with { type: 'json' };
 import orderConfirmed from './schemas/order.confirmed.json' with { type: 'json' };
 import orderPlaced from './schemas/order.placed.json' with { type: 'json' };
 import orderRequested from './schemas/order.requested.json' with { type: 'json' };
+import paymentAwaiting from './schemas/payment.awaiting.json' with { type: 'json' };
 import paymentCharged from './schemas/payment.charged.json' with { type: 'json' };
 import paymentDeclined from './schemas/payment.declined.json' with { type: 'json' };
 import slotCreated from './schemas/slot.created.json' with { type: 'json' };
@@ -27,10 +29,12 @@ export const schemas = {
   'account.withdrawn': accountWithdrawn,
   'deposit.requested': depositRequested,
   'notification.sent': notificationSent,
+  'order.cancellation.requested': orderCancellationRequested,
   'order.cancelled': orderCancelled,
   'order.confirmed': orderConfirmed,
   'order.placed': orderPlaced,
   'order.requested': orderRequested,
+  'payment.awaiting': paymentAwaiting,
   'payment.charged': paymentCharged,
   'payment.declined': paymentDeclined,
   'slot.created': slotCreated,

@@ -62,6 +62,14 @@ export interface NotificationSent {
 }
 
 /**
+ * Its owner asks to cancel an order that waits for funds: charge stops the wait (unless a deposit already paid it) and declines the payment customer_cancelled.
+ */
+export interface OrderCancellationRequested {
+  orderId: string;
+  accountId: string;
+}
+
+/**
  * The order is cancelled, with the reason.
  */
 export interface OrderCancelled {
@@ -70,7 +78,8 @@ export interface OrderCancelled {
   slotId: string;
   seats: number;
   amount: number;
-  reason: 'sold_out' | 'unknown_slot' | 'insufficient_funds';
+  reason:
+    'sold_out' | 'unknown_slot' | 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
 }
 
 /**
@@ -93,6 +102,10 @@ export interface OrderPlaced {
   slotId: string;
   seats: number;
   amount: number;
+  /**
+   * Seconds the payment may wait for funds when the balance is short (0: decline at once).
+   */
+  payWithin?: number;
 }
 
 /**
@@ -103,6 +116,29 @@ export interface OrderRequested {
   slotId: string;
   seats?: number;
   orderId?: string;
+  /**
+   * Seconds the payment may wait for funds when the balance is short (0: decline at once).
+   */
+  payWithin?: number;
+}
+
+/**
+ * The balance did not cover the order's amount, and the order may wait for funds: nothing was charged, its seats stay held, and a deposit that covers it before the deadline resumes the payment.
+ */
+export interface PaymentAwaiting {
+  orderId: string;
+  accountId: string;
+  slotId: string;
+  seats: number;
+  amount: number;
+  /**
+   * The balance when the payment began to wait.
+   */
+  balance: number;
+  /**
+   * When the order is cancelled payment_timeout unless funds arrive.
+   */
+  deadline: string;
 }
 
 /**
@@ -126,7 +162,7 @@ export interface PaymentDeclined {
   slotId: string;
   seats: number;
   amount: number;
-  reason: 'insufficient_funds';
+  reason: 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
 }
 
 /**
@@ -160,7 +196,7 @@ export interface SlotReleased {
   slotId: string;
   seats: number;
   amount: number;
-  reason: 'insufficient_funds';
+  reason: 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
 }
 
 /**
@@ -172,6 +208,10 @@ export interface SlotReserved {
   slotId: string;
   seats: number;
   amount: number;
+  /**
+   * Seconds the payment may wait for funds when the balance is short (0: decline at once).
+   */
+  payWithin?: number;
 }
 
 /** Event name → the type of its `data`. */
@@ -182,10 +222,12 @@ export interface EventData {
   'account.withdrawn': AccountWithdrawn;
   'deposit.requested': DepositRequested;
   'notification.sent': NotificationSent;
+  'order.cancellation.requested': OrderCancellationRequested;
   'order.cancelled': OrderCancelled;
   'order.confirmed': OrderConfirmed;
   'order.placed': OrderPlaced;
   'order.requested': OrderRequested;
+  'payment.awaiting': PaymentAwaiting;
   'payment.charged': PaymentCharged;
   'payment.declined': PaymentDeclined;
   'slot.created': SlotCreated;

@@ -1,31 +1,21 @@
 /**
  * The Functions Framework source of every function: one image, one module,
- * the target chosen by FUNCTION_TARGET. Only that target's code is loaded
- * (and its configuration checked) when the module loads, so a bad setting
- * fails at start with a clear message and no process carries the others.
+ * the target chosen by FUNCTION_TARGET from the registry. Its configuration
+ * is checked when the module loads, so a bad setting fails at start with a
+ * clear message.
  */
 import { http } from '@google-cloud/functions-framework';
 import { installProblemFinalHandler } from '../lib/framework-errors.js';
-import type { HttpFunction } from '../lib/http-function.js';
+import { functionFromEnv } from '../lib/runtime.js';
+import { FUNCTIONS, definitionOf } from './registry.js';
 
-type Build = (env: NodeJS.ProcessEnv) => HttpFunction;
-
-/** Every Functions Framework target this module serves. */
-export const TARGETS: Record<string, () => Promise<Build>> = {
-  'create-account': async () => (await import('./create-account/index.js')).fromEnv,
-  deposit: async () => (await import('./deposit/index.js')).fromEnv,
-  'place-order': async () => (await import('./place-order/index.js')).fromEnv,
-  charge: async () => (await import('./charge/index.js')).fromEnv,
-  'reserve-slot': async () => (await import('./reserve-slot/index.js')).fromEnv,
-  notify: async () => (await import('./notify/index.js')).fromEnv,
-  'dead-letters': async () => (await import('./dead-letters/index.js')).fromEnv,
-};
+/** Every Functions Framework target this module serves, from the registry. */
+export const TARGETS: readonly string[] = FUNCTIONS.map((fn) => fn.name);
 
 installProblemFinalHandler();
 
 const target = process.env.FUNCTION_TARGET ?? '';
-const load = TARGETS[target];
-if (!load) {
-  throw new Error(`FUNCTION_TARGET must be one of ${Object.keys(TARGETS).join(', ')}; got "${target}"`);
+if (!TARGETS.includes(target)) {
+  throw new Error(`FUNCTION_TARGET must be one of ${TARGETS.join(', ')}; got "${target}"`);
 }
-http(target, (await load())(process.env));
+http(target, (await functionFromEnv(definitionOf(target), process.env)).handler);

@@ -1,56 +1,64 @@
 /**
- * What each function is, in one place: the events it consumes and emits, and
- * whether it serves HTTP routes (and so emits to K_SINK). The Knative
- * manifests are checked against this table.
+ * The saga, in one place: every function's definition. Each names the
+ * events it consumes and, for each, what it may emit; the Knative sources it
+ * listens to; its REST routes. The Functions Framework entry
+ * (functions/index.ts), the check that the Triggers match (both ways), the
+ * saga diagram in the README, the server-side routines and the table-driven
+ * tests are all derived from this list.
+ *
+ * Reading the saga: `order.requested` → place-order → `order.placed` →
+ * reserve-slot → `slot.reserved` → charge → `payment.charged` → place-order
+ * → `order.confirmed` → notify. Short of funds, charge declines (or, when
+ * the order may wait, holds it until a deposit, its deadline or its owner
+ * ends the wait); a declined payment is compensated by reserve-slot
+ * releasing the seats, and place-order cancels the order.
  */
+import type { FunctionDefinition } from '../lib/function.js';
 import type { EventName } from '../events/index.js';
+import accounts from './accounts/index.js';
+import charge from './charge/index.js';
+import deadLetters from './dead-letters/index.js';
+import deposit from './deposit/index.js';
+import notify from './notify/index.js';
+import placeOrder from './place-order/index.js';
+import reserveSlot from './reserve-slot/index.js';
 
-export interface FunctionInfo {
-  /** Knative Service name, Functions Framework target and CloudEvent source `/ordersaga/<name>`. */
-  name: string;
-  consumes: readonly EventName[];
-  emits: readonly EventName[];
-  /** Serves REST routes, so emits through the outbox to K_SINK (given by a SinkBinding). */
-  httpFacing: boolean;
+// Each definition has its own options and dependencies; the list holds them alike.
+type AnyDefinition = FunctionDefinition<any, any>;
+
+/** The six saga functions. */
+export const SAGA_FUNCTIONS: readonly AnyDefinition[] = [accounts, deposit, placeOrder, reserveSlot, charge, notify];
+
+/** Every Functions Framework target: the saga functions and the dead-letter sink. */
+export const FUNCTIONS: readonly AnyDefinition[] = [...SAGA_FUNCTIONS, deadLetters];
+
+/** The definition named `name`. */
+export function definitionOf(name: string): AnyDefinition {
+  const found = FUNCTIONS.find((fn) => fn.name === name);
+  if (!found) throw new Error(`no function ${name}; the functions are ${FUNCTIONS.map((fn) => fn.name).join(', ')}`);
+  return found;
 }
 
-export const FUNCTIONS = [
-  { name: 'create-account', consumes: ['account.requested'], emits: ['account.created'], httpFacing: true },
-  {
-    name: 'deposit',
-    consumes: ['deposit.requested'],
-    emits: ['account.deposited', 'account.withdrawn'],
-    httpFacing: true,
-  },
-  {
-    name: 'place-order',
-    consumes: ['order.requested', 'payment.charged', 'slot.rejected', 'slot.released'],
-    emits: ['order.placed', 'order.confirmed', 'order.cancelled'],
-    httpFacing: true,
-  },
-  { name: 'charge', consumes: ['slot.reserved'], emits: ['payment.charged', 'payment.declined'], httpFacing: false },
-  {
-    name: 'reserve-slot',
-    consumes: ['order.placed', 'payment.declined'],
-    emits: ['slot.created', 'slot.reserved', 'slot.rejected', 'slot.released'],
-    httpFacing: true,
-  },
-  { name: 'notify', consumes: ['order.confirmed', 'order.cancelled'], emits: ['notification.sent'], httpFacing: true },
-] as const satisfies readonly FunctionInfo[];
+/** A saga edge: `event` is delivered to `subscriber` (each needs a Trigger). */
+export interface SagaEdge {
+  event: EventName;
+  subscriber: string;
+  emits: readonly EventName[];
+  compensation: boolean;
+  describe: string;
+}
 
-/** The step functions' names. */
-export type FunctionName = (typeof FUNCTIONS)[number]['name'];
-
-/** Facts no function subscribes to: they end a flow and are there for observers. */
-export const TERMINAL_EVENTS: readonly EventName[] = [
-  'account.created',
-  'account.deposited',
-  'account.withdrawn',
-  'slot.created',
-  'notification.sent',
-];
-
-/** The saga's edges (SPEC §2): each needs a Trigger that routes `event` to `subscriber`. */
-export const SAGA_EDGES: readonly { event: EventName; subscriber: FunctionName }[] = FUNCTIONS.flatMap((fn) =>
-  fn.consumes.map((event) => ({ event, subscriber: fn.name })),
+export const SAGA_EDGES: readonly SagaEdge[] = SAGA_FUNCTIONS.flatMap((fn) =>
+  Object.entries(fn.consumes).map(([event, consumer]) => ({
+    event: event as EventName,
+    subscriber: fn.name,
+    emits: consumer!.emits,
+    compensation: consumer!.compensation === true,
+    describe: consumer!.describe,
+  })),
 );
+
+/** Events no saga function consumes: they end a flow and are there for observers. */
+export const TERMINAL_EVENTS: readonly EventName[] = [...new Set(FUNCTIONS.flatMap((fn) => fn.emits))]
+  .filter((event) => !SAGA_EDGES.some((edge) => edge.event === event))
+  .sort();

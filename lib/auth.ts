@@ -5,7 +5,8 @@
  * compared in constant time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { UnauthorizedError } from './errors.js';
+import { NotFoundError, UnauthorizedError } from './errors.js';
+import type { RouteRequest } from './function.js';
 import { UUID_PATTERN } from './ids.js';
 
 export interface Tokens {
@@ -40,4 +41,29 @@ export function checkAdminToken(expected: string, authorization: string | undefi
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
     throw new UnauthorizedError('The admin token is required (Authorization: Bearer <admin token>)');
   }
+}
+
+/** A path id; anything that is not a UUID names nothing, so 404. */
+export function idParam(req: RouteRequest, name: string): string {
+  const value = req.params[name] ?? '';
+  if (!UUID_PATTERN.test(value)) throw new NotFoundError(`No ${name.replace(/Id$/, '')} ${value}`);
+  return value.toLowerCase();
+}
+
+/**
+ * The account the bearer token speaks for, which must be the account named
+ * by path parameter `param`: 401 without a valid token (checked first, so an
+ * anonymous caller learns nothing about ids), 404 for any other account.
+ */
+export function authorizeAccount(tokens: Tokens, req: RouteRequest, param: string): string {
+  const caller = tokens.verify(req.header('authorization'));
+  if (caller !== idParam(req, param)) throw new NotFoundError(`No account ${req.params[param]}`);
+  return caller;
+}
+
+/** As `authorizeAccount`, for an account id named in the request body. */
+export function authorizeBodyAccount(tokens: Tokens, req: RouteRequest, accountId: string): string {
+  const caller = tokens.verify(req.header('authorization'));
+  if (caller !== accountId.toLowerCase()) throw new NotFoundError(`No account ${accountId}`);
+  return caller;
 }

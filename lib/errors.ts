@@ -24,10 +24,6 @@ export class ValidationError extends OrdersagaError {
   }
 }
 
-export class PayloadTooLargeError extends ValidationError {
-  override name = 'PayloadTooLargeError';
-}
-
 export class UnauthorizedError extends OrdersagaError {
   override name = 'UnauthorizedError';
   readonly status = 401;
@@ -95,4 +91,26 @@ export function isTransient(err: unknown): boolean {
   return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
     err.message,
   );
+}
+
+/**
+ * The named error for a refusal raised by a step routine with SQLSTATE
+ * `OS<status>` (lib/messaging.sql.ts); any other value is returned as it is.
+ */
+export function fromDatabaseError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^OS\d{3}$/.test(code)) return err;
+  const message = (err as Error).message;
+  switch (code) {
+    case 'OS400':
+      return new ValidationError(message);
+    case 'OS404':
+      return new NotFoundError(message);
+    case 'OS409':
+      return new ConflictError(message);
+    case 'OS422':
+      return new IdempotencyMismatchError(message);
+    default:
+      return new Error(`a step routine raised ${code}: ${message}`);
+  }
 }

@@ -1,81 +1,33 @@
 /**
  * The transport shell every function shares: one Functions Framework `http`
- * handler that serves CloudEvents (binary and structured, as a Knative
- * Broker delivers them) and the function's REST routes.
+ * handler that serves a definition's CloudEvents (binary and structured, as
+ * a Knative Broker delivers them) and its REST routes.
  *
  * Events: invalid → 400 (final for Knative); transient fault → 503 (retried);
  * a duplicate (source, id) → 2xx with the first delivery's reply and no
- * second effect; a reply event goes back in binary mode, an ack is empty.
+ * second effect; one produced event is the reply (binary mode), several are
+ * published to K_SINK, none is an empty ack.
  */
 import type { Request, Response } from 'express';
-import { CloudEvent, HTTP, ValidationError as CloudEventValidationError } from 'cloudevents';
-import { readEvent, type EventName, type Incoming } from '../events/index.js';
-import type { Db } from './db.js';
-import {
-  MethodNotAllowedError,
-  NotFoundError,
-  OrdersagaError,
-  PayloadTooLargeError,
-  TransientError,
-  ValidationError,
-} from './errors.js';
-import { consumeOnce } from './inbox.js';
-import type { Logger } from './log.js';
+import { readEvent, validateData, nameOf, type EventName } from '../events/index.js';
+import { binaryMessage, isCloudEventRequest, readCloudEvent } from './cloudevents.js';
+import { fromDatabaseError, MethodNotAllowedError, NotFoundError, OrdersagaError, TransientError, ValidationError } from './errors.js';
+import type { Consumer, Context, FunctionDefinition, Route, RouteReply } from './function.js';
+import { newId } from './ids.js';
+import { consume, type Consumed } from './messaging.js';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
-import type { Tx } from './unit-of-work.js';
 
 /** Requests larger than this are refused with 400 (SPEC §3). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-export interface RouteRequest {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  body: unknown;
-  header(name: string): string | undefined;
-}
-
-export interface RouteReply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface Route {
-  method: 'GET' | 'POST';
-  /** `/accounts/:id/deposits` style; a `:name` segment matches one path segment. */
-  path: string;
-  handle(req: RouteRequest): Promise<RouteReply>;
-}
-
-export type EventHandlers = { [N in EventName]?: (tx: Tx, event: Incoming<N>) => Promise<void> };
-
-/** What the shell needs of a function's runtime. */
-export interface ShellRuntime {
-  /** The function's name; also its CloudEvent source `/ordersaga/<name>` and inbox consumer. */
-  name: string;
-  db: Db;
-  log: Logger;
-}
-
-export interface FunctionSpec {
-  routes?: Route[];
-  /** Saga events this function consumes, each handled once per (source, id). */
-  events?: EventHandlers;
-  /** Events from outside the catalogue (e.g. a PingSource's), by CloudEvent type. */
-  foreignEvents?: Record<string, (event: CloudEvent<unknown>) => Promise<void>>;
-  /** Receives every valid CloudEvent, of any type, instead of the catalogue (the dead-letter sink). */
-  anyEvent?: (event: CloudEvent<unknown>) => Promise<void>;
-}
-
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
-interface CompiledRoute extends Route {
+interface CompiledRoute<D> extends Route<D> {
   pattern: RegExp;
   names: string[];
 }
 
-function compile(route: Route): CompiledRoute {
+function compile<D>(route: Route<D>): CompiledRoute<D> {
   const names: string[] = [];
   const source = route.path
     .split('/')
@@ -88,54 +40,54 @@ function compile(route: Route): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}/?$`), names };
 }
 
-function isCloudEventRequest(req: Request): boolean {
-  return req.header('ce-specversion') !== undefined || (req.header('content-type') ?? '').startsWith('application/cloudevents');
-}
-
 function rawBodyOf(req: Request): Buffer {
-  const raw = (req as Request & { rawBody?: Buffer }).rawBody;
-  return raw ?? Buffer.alloc(0);
+  return (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
 }
 
-/** Builds the Functions Framework handler for one function. */
-export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFunction {
-  const routes = (spec.routes ?? []).map(compile);
-  const handlers = spec.events ?? {};
-  const accepted = Object.keys(handlers) as EventName[];
+/** Builds the Functions Framework handler of `def` over its runtime and dependencies. */
+export function createHttpFunction<D>(def: FunctionDefinition<never, D> | FunctionDefinition<any, D>, ctx: Context<D>): HttpFunction {
+  const { rt } = ctx;
+  const routes = def.routes.map(compile);
+  const accepted = Object.keys(def.consumes) as EventName[];
 
   async function handleEvent(req: Request, res: Response): Promise<void> {
-    let event: CloudEvent<unknown>;
-    try {
-      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body: rawBodyOf(req).toString('utf8') });
-      if (Array.isArray(parsed)) throw new ValidationError('Batched CloudEvents are not accepted; send one event per request');
-      event = parsed as CloudEvent<unknown>;
-      event.validate();
-    } catch (err) {
-      if (err instanceof ValidationError) throw err;
-      const detail = err instanceof CloudEventValidationError ? `${err.message}: ${JSON.stringify(err.errors ?? [])}` : (err as Error).message;
-      throw new ValidationError(`Not a valid CloudEvent: ${detail}`);
-    }
-    const foreign = spec.foreignEvents?.[event.type] ?? spec.anyEvent;
-    if (foreign) {
-      await foreign(event);
+    const event = readCloudEvent(req);
+    const source = def.sources[event.type];
+    if (source || def.sink) {
+      await (source ? source.handle(event, ctx) : def.sink!(event, ctx));
       res.status(204).end();
       return;
     }
     const incoming = readEvent(event, accepted);
-    const handle = handlers[incoming.name] as (tx: Tx, e: Incoming) => Promise<void>;
-    const consumed = await consumeOnce(rt.db, rt.name, incoming, (tx) => handle(tx, incoming));
-    if (consumed.duplicate) {
-      rt.log.info('duplicate delivery', { type: event.type, id: event.id, source: event.source });
-    }
-    if (consumed.reply === null) {
-      res.status(204).end();
+    const consumer = def.consumes[incoming.name] as Consumer<EventName, D>;
+    const replyId = newId();
+    const consumed = await consumer.handle({ event: incoming, consume: (step, input, on) => consume(on ?? rt.sql, rt.name, incoming, replyId, step, input) }, ctx);
+    checkProduced(consumer.emits, consumed);
+    if (consumed.duplicate) rt.log.info('duplicate delivery', { type: event.type, id: event.id, source: event.source });
+    if (consumed.events.length === 1 && (consumed.duplicate || consumed.events[0]!.id === replyId)) {
+      const message = binaryMessage(consumed.events[0]!);
+      // Node's own setHeader: express's would add a charset to Content-Type,
+      // which in binary mode is the event's datacontenttype.
+      for (const [name, value] of Object.entries(message.headers)) res.setHeader(name, value);
+      res.status(200).end(message.body);
       return;
     }
-    const message = HTTP.binary(consumed.reply);
-    // Node's own setHeader: express's would add a charset to Content-Type,
-    // which in binary mode is the event's datacontenttype.
-    for (const [name, value] of Object.entries(message.headers)) res.setHeader(name, String(value));
-    res.status(200).end(message.body as string);
+    if (!consumed.duplicate) await rt.publisher.publish(consumed.events);
+    res.status(204).end();
+  }
+
+  /**
+   * Every event leaves the function validated against its schema, and only
+   * of a type its handler declares: the saga map cannot drift from the code.
+   */
+  function checkProduced(declared: readonly EventName[], consumed: Consumed): void {
+    for (const produced of consumed.events) {
+      const name = nameOf(produced.type);
+      if (name === undefined || !declared.includes(name)) {
+        throw new Error(`${rt.name} produced ${produced.type}, which its handler does not declare (it declares ${declared.join(', ') || 'nothing'})`);
+      }
+      validateData(name, produced.data);
+    }
   }
 
   async function handleRoute(req: Request, res: Response): Promise<void> {
@@ -145,7 +97,7 @@ export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFu
       return;
     }
     if (req.method === 'GET' && path === '/readyz') {
-      await rt.db.raw('select 1');
+      await rt.sql.query('select 1');
       res.status(200).json({ status: 'ready' });
       return;
     }
@@ -158,13 +110,22 @@ export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFu
     }
     const match = route.pattern.exec(path)!;
     const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
-    const reply = await route.handle({
-      method: req.method,
-      path,
-      params,
-      body: route.method === 'POST' ? jsonBodyOf(req) : undefined,
-      header: (name) => req.header(name),
-    });
+    let body: { value: unknown } | undefined;
+    const reply: RouteReply = await route.handle(
+      {
+        method: req.method,
+        path,
+        params,
+        query: Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        // Read when a route asks for it: a route that takes no body ignores one.
+        get body() {
+          body ??= { value: route.method === 'POST' ? jsonBodyOf(req) : undefined };
+          return body.value;
+        },
+        header: (name) => req.header(name),
+      },
+      ctx,
+    );
     if (reply.headers) res.set(reply.headers);
     if (reply.body === undefined) {
       res.status(reply.status).end();
@@ -182,12 +143,15 @@ export function createHttpFunction(rt: ShellRuntime, spec: FunctionSpec): HttpFu
     try {
       const length = Number(req.header('content-length') ?? rawBodyOf(req).length);
       if (length > BODY_LIMIT_BYTES || rawBodyOf(req).length > BODY_LIMIT_BYTES) {
-        throw new PayloadTooLargeError(`The request body exceeds ${BODY_LIMIT_BYTES} bytes`);
+        // SPEC §3 answers an oversized body 400, like any other bad input.
+        throw new ValidationError(`The request body exceeds ${BODY_LIMIT_BYTES} bytes`);
       }
       if (req.method === 'POST' && isCloudEventRequest(req)) {
         await handleEvent(req, res).catch(finalUnlessTransient);
       } else {
-        await handleRoute(req, res);
+        await handleRoute(req, res).catch((err: unknown) => {
+          throw fromDatabaseError(err);
+        });
       }
     } catch (err) {
       const problem = toProblem(err, req.path);
@@ -217,7 +181,8 @@ function leaveFrameworkDomain(): void {
  * business error must not reach the Broker as one of those. Anything that is
  * not transient becomes 400 (to the dead-letter sink); transient stays 5xx.
  */
-function finalUnlessTransient(err: unknown): never {
+function finalUnlessTransient(thrown: unknown): never {
+  const err = fromDatabaseError(thrown);
   if (err instanceof OrdersagaError && !(err instanceof TransientError) && err.status !== 400) {
     throw new ValidationError(`Event refused: ${err.message}`);
   }

@@ -6,14 +6,14 @@
 import type { Db } from './db.js';
 
 export interface Violation {
-  invariant: 1 | 2 | 3 | 4 | 5 | 6;
+  invariant: 1 | 2 | 3 | 4 | 5 | 6 | 7;
   detail: string;
 }
 
 export interface InvariantReport {
   ok: boolean;
   violations: Violation[];
-  counts: { accounts: number; orders: number; confirmed: number; cancelled: number; pending: number; notifications: number };
+  counts: { accounts: number; orders: number; confirmed: number; cancelled: number; pending: number; awaitingFunds: number; notifications: number };
 }
 
 export interface CheckOptions {
@@ -23,6 +23,8 @@ export interface CheckOptions {
    */
   settled?: boolean;
   graceSeconds?: number;
+  /** The reconciler's tick: a waiting order must end by its deadline plus this (7). */
+  tickSeconds?: number;
 }
 
 const rowsOf = async <T = Record<string, unknown>>(db: Db, sql: string, bindings: readonly (string | number)[] = []): Promise<T[]> =>
@@ -30,6 +32,7 @@ const rowsOf = async <T = Record<string, unknown>>(db: Db, sql: string, bindings
 
 export async function checkInvariants(db: Db, options: CheckOptions = {}): Promise<InvariantReport> {
   const grace = options.settled ? 0 : (options.graceSeconds ?? 60);
+  const tick = options.tickSeconds ?? 60;
   const violations: Violation[] = [];
   const add = (invariant: Violation['invariant'], rows: Record<string, unknown>[], describe: (r: Record<string, unknown>) => string) =>
     rows.forEach((r) => violations.push({ invariant, detail: describe(r) }));
@@ -75,7 +78,7 @@ export async function checkInvariants(db: Db, options: CheckOptions = {}): Promi
                  from ledger l where l.reference = o.id and l.kind in ('charge', 'refund')) as net,
               (select count(*) from reservations r where r.order_id = o.id and r.status = 'active') as active
          from orders o
-        where o.status <> 'pending'`,
+        where o.status in ('confirmed', 'cancelled')`,
     ).then((rows) =>
       rows.filter((r) =>
         r.status === 'confirmed'
@@ -98,12 +101,12 @@ export async function checkInvariants(db: Db, options: CheckOptions = {}): Promi
     5,
     await rowsOf(
       db,
-      `select o.id, o.status, count(n.id) as letters, string_agg(n.type, ',') as types
+      `select o.id, o.status, count(n.id) as letters, string_agg(n.letter, ',') as types
          from orders o left join notifications n on n.order_id = o.id
-        where o.status <> 'pending' and o.updated_at < now() - make_interval(secs => ?)
+        where o.status in ('confirmed', 'cancelled') and o.updated_at < now() - make_interval(secs => ?)
         group by o.id, o.status
        having count(n.id) <> 1
-           or bool_or(n.type <> case o.status when 'confirmed' then 'happy' else 'sorrow' end)`,
+           or bool_or(n.letter <> case o.status when 'confirmed' then 'happy' else 'sorrow' end)`,
       [grace],
     ),
     (r) => `order ${r.id} ${r.status}: ${r.letters} letters (${r.types ?? 'none'})`,
@@ -137,6 +140,30 @@ export async function checkInvariants(db: Db, options: CheckOptions = {}): Promi
     (r) => `${r.n} ledger entries for ${r.kind} ${r.reference}`,
   );
 
+  // 7. A waiting order holds its seats and no charge, and ends by its deadline plus one tick.
+  add(
+    7,
+    await rowsOf(
+      db,
+      `select o.id,
+              (select count(*) from reservations r where r.order_id = o.id and r.status = 'active') as active,
+              (select count(*) from ledger l where l.reference = o.id and l.kind = 'charge') as charges
+         from orders o where o.status = 'awaiting_funds'`,
+    ).then((rows) => rows.filter((r) => Number(r.active) !== 1 || Number(r.charges) !== 0)),
+    (r) => `order ${r.id} awaiting funds: ${r.active} active reservations, ${r.charges} charges`,
+  );
+  add(
+    7,
+    await rowsOf(
+      db,
+      `select order_id as id, deadline from payments where outcome = 'awaiting' and deadline < now() - make_interval(secs => ?)
+       union all
+       select id, payment_deadline from orders where status = 'awaiting_funds' and payment_deadline < now() - make_interval(secs => ?)`,
+      [tick + grace, tick + grace],
+    ),
+    (r) => `order ${r.id} still waits for funds, past its deadline ${(r.deadline as Date).toISOString()} and a tick`,
+  );
+
   const [counts] = await rowsOf<Record<string, string>>(
     db,
     `select (select count(*) from accounts) as accounts,
@@ -144,6 +171,7 @@ export async function checkInvariants(db: Db, options: CheckOptions = {}): Promi
             (select count(*) from orders where status = 'confirmed') as confirmed,
             (select count(*) from orders where status = 'cancelled') as cancelled,
             (select count(*) from orders where status = 'pending') as pending,
+            (select count(*) from orders where status = 'awaiting_funds') as "awaitingFunds",
             (select count(*) from notifications) as notifications`,
   );
   return {

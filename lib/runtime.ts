@@ -1,12 +1,15 @@
 /**
  * What every function process needs, built once from its configuration:
- * the database, a logger, token verification and the outbox emitter.
+ * the database, a logger, token verification and the publisher; and the
+ * Functions Framework handler of a definition, built from the environment.
  */
-import { opt } from './config.js';
-import { createTokens, type Tokens } from './auth.js';
-import { createDb, type Db } from './db.js';
+import { createTokens } from './auth.js';
+import { opt, readConfig } from './config.js';
+import type { ConfigOf, FunctionDefinition, OptionSpec, Runtime } from './function.js';
+import { createHttpFunction, type HttpFunction } from './http-function.js';
 import { createLogger, type Logger } from './log.js';
-import { createEmitter, type Emitter } from './outbox.js';
+import { createSql } from './pg.js';
+import { createPublisher } from './publisher.js';
 
 /** Options every function reads. */
 export const baseOptions = {
@@ -16,24 +19,45 @@ export const baseOptions = {
   tokenSecret: opt.secret('TOKEN_SECRET', 'key that signs bearer tokens', 32),
 };
 
-export interface BaseConfig {
-  databaseUrl: string;
-  poolMax: number;
-  sink: string | undefined;
-  tokenSecret: string;
+export type BaseConfig = ConfigOf<typeof baseOptions>;
+
+export interface RuntimeOptions {
+  log?: Logger;
+  /** How long published marks gather before they are written (0: at once, before `publish` resolves). */
+  markDelayMs?: number;
 }
 
-/** The dependencies a function is built from; tests build them by hand. */
-export interface Runtime {
-  name: string;
-  db: Db;
-  log: Logger;
-  tokens: Tokens;
-  emitter: Emitter;
+export function createRuntime(name: string, config: BaseConfig, options: RuntimeOptions = {}): Runtime {
+  const sql = createSql({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: name });
+  const log = options.log ?? createLogger(name);
+  return {
+    name,
+    sql,
+    log,
+    tokens: createTokens(config.tokenSecret),
+    publisher: createPublisher({ sql, sink: config.sink, log, markDelayMs: options.markDelayMs }),
+  };
 }
 
-export function createRuntime(name: string, config: BaseConfig): Runtime {
-  const db = createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: name });
-  const log = createLogger(name);
-  return { name, db, log, tokens: createTokens(config.tokenSecret), emitter: createEmitter({ db, sink: config.sink, log }) };
+/**
+ * The Functions Framework handler of `def`, configured from `env`: a bad
+ * value stops the function at start with a message naming the variable.
+ */
+export async function functionFromEnv<S extends OptionSpec, D>(
+  def: FunctionDefinition<S, D>,
+  env: NodeJS.ProcessEnv = process.env,
+  options: RuntimeOptions = {},
+): Promise<{ handler: HttpFunction; rt: Runtime; close(): Promise<void> }> {
+  const config = readConfig(def.options, env) as ConfigOf<S> & BaseConfig;
+  const rt = createRuntime(def.name, config, options);
+  const deps = await def.setup(rt, config);
+  return {
+    handler: createHttpFunction(def, { rt, deps }),
+    rt,
+    async close() {
+      await def.teardown?.(deps);
+      await rt.publisher.close();
+      await rt.sql.end();
+    },
+  };
 }

@@ -4,6 +4,9 @@
  * file in this folder is listed.
  */
 import type { Knex } from 'knex';
+import type { Db } from '../lib/db.js';
+import { messagingRoutines } from '../lib/messaging.sql.js';
+import { FUNCTIONS } from '../functions/registry.js';
 import * as createAccounts from './20261121000001_create_accounts.js';
 import * as createSlots from './20261121000002_create_slots.js';
 import * as createOrders from './20261121000003_create_orders.js';
@@ -12,6 +15,7 @@ import * as createMessaging from './20261121000005_create_messaging.js';
 import * as recordDecisions from './20261121000006_record_decisions.js';
 import * as holdIdempotentResponses from './20261121000007_hold_idempotent_responses.js';
 import * as reconcileBackoff from './20261121000008_reconcile_backoff.js';
+import * as waitForFunds from './20261202000009_wait_for_funds.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '20261121000001_create_accounts': createAccounts,
@@ -22,10 +26,39 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121000006_record_decisions': recordDecisions,
   '20261121000007_hold_idempotent_responses': holdIdempotentResponses,
   '20261121000008_reconcile_backoff': reconcileBackoff,
+  '20261202000009_wait_for_funds': waitForFunds,
 };
 
-export const migrationSource: Knex.MigrationSource<string> = {
+const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(migrations).sort(),
   getMigrationName: (name) => name,
   getMigration: async (name) => migrations[name]!,
 };
+
+/**
+ * Every server-side routine: the messaging mechanism, then each function's
+ * steps. They are `create or replace`, applied after the migrations on
+ * every run, so a routine's source is the one in the code.
+ */
+export const ROUTINES: readonly string[] = [messagingRoutines, ...FUNCTIONS.flatMap((fn) => fn.routines)];
+
+/** Brings the schema to the newest migration and installs the routines; returns the migrations applied. */
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  await db.transaction(async (trx) => {
+    // Two starts at once install one after the other.
+    await trx.raw("select pg_advisory_xact_lock(hashtextextended('ordersaga routines', 0))");
+    for (const routine of ROUTINES) await trx.raw(routine);
+  });
+  return applied;
+}
+
+/** The names of the routines, as their `create or replace function` says. */
+export const ROUTINE_NAMES: readonly string[] = ROUTINES.flatMap((sql) => [...sql.matchAll(/create or replace function (\w+)\s*\(/gi)].map((m) => m[1]!));
+
+/** Drops the routines, then rolls every migration back (each `down`, newest first). */
+export async function migrateDownAll(db: Db): Promise<void> {
+  // Routines that take a table's row type depend on the table.
+  for (const name of ROUTINE_NAMES) await db.raw(`drop function if exists ${name} cascade`);
+  await db.migrate.rollback({ migrationSource }, true);
+}

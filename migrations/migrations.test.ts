@@ -7,9 +7,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDownAll, migrateLatest } from '../lib/db.js';
 import { createTestDatabase, type TestDatabase } from '../test/db.js';
-import { migrations } from './index.js';
+import { migrateDownAll, migrateLatest, migrations } from './index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

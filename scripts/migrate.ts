@@ -3,7 +3,8 @@
  * everything back). In a cluster this is the migrations Job.
  */
 import { opt, readConfig } from '../lib/config.js';
-import { createDb, migrateDownAll, migrateLatest } from '../lib/db.js';
+import { createDb } from '../lib/db.js';
+import { migrateDownAll, migrateLatest } from '../migrations/index.js';
 
 const { databaseUrl } = readConfig({ databaseUrl: opt.url('DATABASE_URL', 'PostgreSQL connection URL') });
 const db = createDb({ url: databaseUrl, poolMax: 1, applicationName: 'ordersaga-migrate' });

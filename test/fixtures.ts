@@ -1,27 +1,24 @@
-/** Data the tests start from, made through the domain code itself. */
+/** Data the tests start from, made by the step routines themselves. */
 import type { Db } from '../lib/db.js';
 import { newId } from '../lib/ids.js';
-import { inTransaction } from '../lib/unit-of-work.js';
-import { openAccount } from '../functions/create-account/domain.js';
-import { deposit } from '../functions/deposit/domain.js';
-import { createSlot } from '../functions/reserve-slot/domain.js';
-import { createTokens } from '../lib/auth.js';
-import { TEST_TOKEN_SECRET } from './harness.js';
+import { testTokens } from './harness.js';
 
-const tokens = createTokens(TEST_TOKEN_SECRET);
+/** Runs step routine `step` with `input` outside any delivery (its events are not kept). */
+export async function runStep<T = unknown>(db: Db, step: string, input: unknown): Promise<{ result: T; events: { name: string; subject: string; data: Record<string, unknown> }[] }> {
+  const { rows } = await db.raw(`select ${step}(?::json) as outcome`, [JSON.stringify(input)]);
+  return rows[0].outcome;
+}
 
 export async function seedAccount(db: Db, balance = 0, email = `${newId()}@example.com`): Promise<{ id: string; token: string; email: string }> {
   const id = newId();
-  await inTransaction(db, 'fixtures', 'sink', async (tx) => {
-    await openAccount(tx, { accountId: id, email, name: 'Test Customer' });
-    if (balance > 0) await deposit(tx, { accountId: id, movementId: newId(), amount: balance });
-  });
-  return { id, token: tokens.issue(id), email };
+  await runStep(db, 'accounts_open', { accountId: id, email, name: 'Test Customer' });
+  if (balance > 0) await runStep(db, 'deposit_add', { accountId: id, depositId: newId(), amount: balance });
+  return { id, token: testTokens.issue(id), email };
 }
 
 export async function seedSlot(db: Db, capacity: number, price: number): Promise<string> {
   const slotId = newId();
-  await inTransaction(db, 'fixtures', 'sink', (tx) => createSlot(tx, { slotId, name: `slot ${slotId.slice(0, 8)}`, capacity, price }));
+  await runStep(db, 'slots_create', { slotId, name: `slot ${slotId.slice(0, 8)}`, capacity, price });
   return slotId;
 }
 
@@ -30,12 +27,28 @@ export async function balanceOf(db: Db, accountId: string): Promise<number> {
   return row.balance;
 }
 
-/** Row counts of the tables an effect writes, to prove that nothing changed. */
-export async function snapshot(db: Db): Promise<Record<string, number>> {
-  const tables = ['accounts', 'balances', 'ledger', 'slots', 'reservations', 'orders', 'payments', 'slot_rejections', 'notifications', 'inbox', 'outbox', 'idempotency_keys'];
-  const out: Record<string, number> = {};
-  for (const t of tables) out[t] = Number((await db(t).count<{ count: string }[]>('* as count'))[0]!.count);
-  out.money = Number((await db('balances').sum<{ sum: string | null }[]>('balance as sum'))[0]!.sum ?? 0);
-  out.seats = Number((await db('slots').sum<{ sum: string | null }[]>('reserved as sum'))[0]!.sum ?? 0);
+/** The tables a change can touch. */
+export const TABLES = [
+  'accounts', 'balances', 'ledger', 'slots', 'reservations', 'orders', 'payments', 'slot_rejections',
+  'notifications', 'inbox', 'outbox', 'idempotency_keys', 'dead_letters',
+] as const;
+
+/**
+ * What every table holds, row by row (a digest of each table's rows and its
+ * count), so that "nothing changed" means no row was added, removed or
+ * altered, not only that the counts agree.
+ */
+export async function snapshot(db: Db): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const table of TABLES) {
+    const { rows } = await db.raw(`select count(*) as n, md5(coalesce(string_agg(t::text, ',' order by t::text), '')) as digest from ${table} t`);
+    out[table] = `${rows[0].n} rows, ${rows[0].digest}`;
+  }
   return out;
+}
+
+/** The total of all balances and of all seats held: the sums SPEC §7 guards. */
+export async function totals(db: Db): Promise<{ money: number; seats: number }> {
+  const { rows } = await db.raw('select (select coalesce(sum(balance), 0) from balances) as money, (select coalesce(sum(reserved), 0) from slots) as seats');
+  return { money: Number(rows[0].money), seats: Number(rows[0].seats) };
 }

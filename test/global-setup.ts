@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createDb, migrateLatest, withDatabase } from '../lib/db.js';
+import { createDb, withDatabase } from '../lib/db.js';
+import { migrateLatest } from '../migrations/index.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../local/postgres.js';
 
 export const TEMPLATE_DB = 'ordersaga_test_template';

@@ -1,6 +1,7 @@
 /**
  * Test harness: functions served by the real Functions Framework on a real
- * port, a real HTTP sink standing in for the Broker, and helpers to speak
+ * port, built from their definitions and an environment as in production, a
+ * real HTTP sink standing in for the Broker, and helpers to speak
  * CloudEvents and JSON to them.
  */
 import { randomBytes } from 'node:crypto';
@@ -9,18 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { http as registerHttp } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createTokens } from '../lib/auth.js';
-import { createDb, type Db } from '../lib/db.js';
+import type { Db } from '../lib/db.js';
 import { installProblemFinalHandler } from '../lib/framework-errors.js';
-import type { HttpFunction } from '../lib/http-function.js';
+import type { FunctionDefinition, Runtime } from '../lib/function.js';
 import { newId } from '../lib/ids.js';
-import { silentLogger } from '../lib/log.js';
-import { createEmitter } from '../lib/outbox.js';
-import type { Runtime } from '../lib/runtime.js';
+import { silentLogger, type Logger } from '../lib/log.js';
+import { functionFromEnv } from '../lib/runtime.js';
 import { typeOf, type EventData, type EventName } from '../events/index.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 export const TEST_TOKEN_SECRET = 'test-token-secret-0123456789abcdef0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const testTokens = createTokens(TEST_TOKEN_SECRET);
 
 export interface Served {
   url: string;
@@ -40,33 +43,42 @@ async function listen(server: http.Server): Promise<Served> {
   };
 }
 
-/** Serves `fn` through the Functions Framework's own express server. */
-export async function serveFunction(fn: HttpFunction): Promise<Served> {
-  installProblemFinalHandler();
-  const name = `test-${randomBytes(6).toString('hex')}`;
-  registerHttp(name, fn);
-  return listen(getTestServer(name));
+export interface ServedFunction extends Served {
+  rt: Runtime;
 }
 
-/** A real HTTP endpoint that accepts CloudEvents (as K_SINK) and keeps them. */
+// A definition of any options and dependencies.
+type AnyDefinition = FunctionDefinition<any, any>;
+
 /**
- * Serves the function `build` makes over a database nobody listens for (the
- * test server's address with port 1): a database outage, as the function sees it.
+ * Serves `def` through the Functions Framework's own express server, built
+ * from `env` as `functionFromEnv` builds it in production (the logger aside).
  */
-export async function serveWithoutDatabase(databaseUrl: string, build: (db: Db) => HttpFunction): Promise<Served> {
-  const url = new URL(databaseUrl);
-  url.port = '1';
-  const unreachable = createDb({ url: url.toString(), poolMax: 1 });
-  const served = await serveFunction(build(unreachable));
+export async function serveDefinition(def: AnyDefinition, env: Record<string, string | undefined>, log: Logger = silentLogger): Promise<ServedFunction> {
+  installProblemFinalHandler();
+  const built = await functionFromEnv(def, { TOKEN_SECRET: TEST_TOKEN_SECRET, ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env }, { log, markDelayMs: 0 });
+  const name = `test-${randomBytes(6).toString('hex')}`;
+  registerHttp(name, built.handler);
+  const served = await listen(getTestServer(name));
   return {
     url: served.url,
+    rt: built.rt,
     async close() {
       await served.close();
-      await unreachable.destroy();
+      await built.close();
     },
   };
 }
 
+/** The URL of the same database server with a port nobody listens on: a database outage, as a function sees it. */
+export function unreachable(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.port = '1';
+  url.searchParams.delete('host');
+  return url.toString();
+}
+
+/** A real HTTP endpoint that accepts CloudEvents (as K_SINK) and keeps them. */
 export interface Sink extends Served {
   events: CloudEvent<unknown>[];
   /** Answer the next deliveries with this status (default 202). */
@@ -93,14 +105,39 @@ export async function startSink(): Promise<Sink> {
   return sink;
 }
 
-export function testRuntime(db: Db, name: string, sink?: string): Runtime {
-  return {
-    name,
-    db,
-    log: silentLogger,
-    tokens: createTokens(TEST_TOKEN_SECRET),
-    emitter: createEmitter({ db, sink, log: silentLogger }),
-  };
+/** A function under test: its own database, a sink as K_SINK, and the function served over them. */
+export interface FunctionUnderTest {
+  url: string;
+  db: Db;
+  databaseUrl: string;
+  sink: Sink;
+  rt: Runtime;
+}
+
+/**
+ * Serves `def` for the tests of the enclosing `describe`, over a fresh
+ * database and a sink (emptied, and answering 202 again, before each test).
+ */
+export function useFunction(def: AnyDefinition, env: Record<string, string> = {}): FunctionUnderTest {
+  const it = {} as FunctionUnderTest;
+  let t: TestDatabase;
+  let served: ServedFunction;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    it.sink = await startSink();
+    served = await serveDefinition(def, { DATABASE_URL: t.url, K_SINK: it.sink.url, ...env });
+    Object.assign(it, { url: served.url, db: t.db, databaseUrl: t.url, rt: served.rt });
+  });
+  afterAll(async () => {
+    await served?.close();
+    await it.sink?.close();
+    await t?.destroy();
+  });
+  beforeEach(() => {
+    it.sink.events.length = 0;
+    it.sink.status = 202;
+  });
+  return it;
 }
 
 /** A command or fact as a producer would send it. */
@@ -161,4 +198,11 @@ export async function request(
     headers['content-type'] ??= 'application/json';
   }
   return toAnswer(await fetch(url + path, { method, headers, body }));
+}
+
+/** A logger that keeps its lines, for tests that read what was logged. */
+export function recordingLogger(): Logger & { lines: { level: string; message: string; fields: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -11,7 +11,7 @@ describe('the saga, function to function', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase(20);
-    stack = await startSagaStack(t.db, t.url);
+    stack = await startSagaStack(t.url);
   });
   afterAll(async () => {
     await stack.close();

@@ -1,9 +1,6 @@
 import { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
-import { deliver, request, serveFunction, serveWithoutDatabase, startSink, TEST_ADMIN_TOKEN, testRuntime, type Served, type Sink } from '../../test/harness.js';
-import { createDeadLettersFunction } from './index.js';
 
 type DeadLetter = {
   id: number;
@@ -20,25 +17,12 @@ type DeadLetter = {
 
 const TRIGGER = 'http://charge.ordersaga.svc.cluster.local';
 
-describe('dead-letters', () => {
-  let t: TestDatabase;
-  let fn: Served;
-  let sink: Sink;
+import { snapshot } from '../../test/fixtures.js';
+import { TEST_ADMIN_TOKEN, cloudEvent, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
+import deadLetters from './index.js';
 
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    sink = await startSink();
-    fn = await serveFunction(createDeadLettersFunction(testRuntime(t.db, 'dead-letters', sink.url), TEST_ADMIN_TOKEN));
-  });
-  afterAll(async () => {
-    await fn.close();
-    await sink.close();
-    await t.destroy();
-  });
-  beforeEach(() => {
-    sink.events.length = 0;
-    sink.status = 202;
-  });
+describe('dead-letters', () => {
+  const f = useFunction(deadLetters);
 
   /** An event as the Broker dead-letters it: the original plus Knative's error extensions. */
   function deadLetter(
@@ -58,15 +42,15 @@ describe('dead-letters', () => {
     });
   }
 
-  const list = (token: string | undefined = TEST_ADMIN_TOKEN) => request(fn.url, 'GET', '/dead-letters', token === '' ? {} : { token });
+  const list = (token: string | undefined = TEST_ADMIN_TOKEN) => request(f.url, 'GET', '/dead-letters', token === '' ? {} : { token });
   const replay = (id: number | string, token?: string) =>
-    request(fn.url, 'POST', `/dead-letters/${id}/replay`, { body: {}, ...(token === '' ? {} : { token: token ?? TEST_ADMIN_TOKEN }) });
-  const recorded = (eventId: string) => t.db('dead_letters').where({ event_id: eventId });
+    request(f.url, 'POST', `/dead-letters/${id}/replay`, { body: {}, ...(token === '' ? {} : { token: token ?? TEST_ADMIN_TOKEN }) });
+  const recorded = (eventId: string) => f.db('dead_letters').where({ event_id: eventId });
 
   describe('receiving', () => {
     it('records a dead-lettered event with its destination, code and decoded error data, and acks', async () => {
       const event = deadLetter();
-      const res = await deliver(fn.url, event);
+      const res = await deliver(f.url, event);
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
       const rows = await recorded(event.id);
@@ -85,59 +69,59 @@ describe('dead-letters', () => {
     it('records events of any type, in binary and structured mode', async () => {
       const foreign = deadLetter({ type: 'com.example.not.ours', data: { anything: true } });
       const structured = deadLetter({ type: 'dev.ordersaga.order.placed' });
-      expect((await deliver(fn.url, foreign)).status).toBe(204);
-      expect((await deliver(fn.url, structured, 'structured')).status).toBe(204);
+      expect((await deliver(f.url, foreign)).status).toBe(204);
+      expect((await deliver(f.url, structured, 'structured')).status).toBe(204);
       expect(await recorded(foreign.id)).toEqual([expect.objectContaining({ type: 'com.example.not.ours' })]);
       expect(await recorded(structured.id)).toEqual([expect.objectContaining({ type: 'dev.ordersaga.order.placed', error_dest: TRIGGER })]);
     });
 
     it('keeps error data that is not base64 as it came', async () => {
       const event = deadLetter({}, { data: 'plain words, not base64!' });
-      await deliver(fn.url, event);
+      await deliver(f.url, event);
       expect((await recorded(event.id))[0]).toMatchObject({ error_data: 'plain words, not base64!' });
     });
 
     it('records an event without the error extensions too, with them null', async () => {
       const event = new CloudEvent({ id: newId(), source: '/somewhere', type: 'dev.ordersaga.slot.rejected', data: { a: 1 } });
-      expect((await deliver(fn.url, event)).status).toBe(204);
+      expect((await deliver(f.url, event)).status).toBe(204);
       expect((await recorded(event.id))[0]).toMatchObject({ error_dest: null, error_code: null, error_data: null });
     });
 
     it('a redelivered dead letter is recorded once; the same event failing at another Trigger is recorded again', async () => {
       const event = deadLetter();
-      expect((await deliver(fn.url, event)).status).toBe(204);
-      expect((await deliver(fn.url, event)).status).toBe(204);
+      expect((await deliver(f.url, event)).status).toBe(204);
+      expect((await deliver(f.url, event)).status).toBe(204);
       expect(await recorded(event.id)).toHaveLength(1);
       const elsewhere = deadLetter({ id: event.id, data: event.data }, { dest: 'http://notify.ordersaga.svc.cluster.local' });
-      expect((await deliver(fn.url, elsewhere)).status).toBe(204);
+      expect((await deliver(f.url, elsewhere)).status).toBe(204);
       expect(await recorded(event.id)).toHaveLength(2);
     });
 
     it('concurrent duplicates are recorded once, all acked', async () => {
       const event = deadLetter();
-      const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(fn.url, event)));
+      const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(f.url, event)));
       expect(answers.map((a) => a.status)).toEqual(Array(6).fill(204));
       expect(await recorded(event.id)).toHaveLength(1);
     });
 
     it('answers 400 for a request that claims to be a CloudEvent but is not one, and records nothing', async () => {
-      const before = await t.db('dead_letters').count();
-      const res = await request(fn.url, 'POST', '/', { raw: '{}', headers: { 'ce-specversion': '1.0', 'ce-type': 'x' } });
+      const before = await f.db('dead_letters').count();
+      const res = await request(f.url, 'POST', '/', { raw: '{}', headers: { 'ce-specversion': '1.0', 'ce-type': 'x' } });
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(await t.db('dead_letters').count()).toEqual(before);
+      expect(await f.db('dead_letters').count()).toEqual(before);
     });
 
     it('answers 503 while the database is unreachable (so the Broker retries), then records on retry', async () => {
       const event = deadLetter();
-      const down = await serveWithoutDatabase(t.url, (db) => createDeadLettersFunction(testRuntime(db, 'dead-letters'), TEST_ADMIN_TOKEN));
+      const down = await serveDefinition(deadLetters, { DATABASE_URL: unreachable(f.databaseUrl) });
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
       } finally {
         await down.close();
       }
-      expect((await deliver(fn.url, event)).status).toBe(204);
+      expect((await deliver(f.url, event)).status).toBe(204);
       expect(await recorded(event.id)).toHaveLength(1);
     });
   });
@@ -146,8 +130,8 @@ describe('dead-letters', () => {
     it('lists dead letters, newest first, to the admin', async () => {
       const older = deadLetter({}, { code: '404' });
       const newer = deadLetter({}, { code: '400' });
-      await deliver(fn.url, older);
-      await deliver(fn.url, newer);
+      await deliver(f.url, older);
+      await deliver(f.url, newer);
       const res = await list();
       expect(res.status).toBe(200);
       const letters = res.body as DeadLetter[];
@@ -181,7 +165,7 @@ describe('dead-letters', () => {
 
   describe('POST /dead-letters/{id}/replay', () => {
     async function recordedId(event: CloudEvent<unknown>): Promise<number> {
-      await deliver(fn.url, event);
+      await deliver(f.url, event);
       return Number((await recorded(event.id))[0].id);
     }
 
@@ -191,8 +175,8 @@ describe('dead-letters', () => {
       const res = await replay(id);
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ id, replayed: true });
-      expect(sink.events).toHaveLength(1);
-      const sent = sink.events[0]!;
+      expect(f.sink.events).toHaveLength(1);
+      const sent = f.sink.events[0]!;
       expect(sent).toMatchObject({ id: event.id, source: event.source, type: event.type, subject: event.subject, data: event.data });
       expect(sent.knativeerrordest).toBeUndefined();
       expect(sent.knativeerrorcode).toBeUndefined();
@@ -209,7 +193,7 @@ describe('dead-letters', () => {
         expect(res.status, id).toBe(404);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       }
-      expect(sink.events).toEqual([]);
+      expect(f.sink.events).toEqual([]);
     });
 
     it('needs the admin token: 401 without or with a wrong one, and nothing is published or marked', async () => {
@@ -217,7 +201,7 @@ describe('dead-letters', () => {
       const id = await recordedId(event);
       expect((await replay(id, '')).status).toBe(401);
       expect((await replay(id, 'wrong-admin-token')).status).toBe(401);
-      expect(sink.events).toEqual([]);
+      expect(f.sink.events).toEqual([]);
       expect((await recorded(event.id))[0].replayed_at).toBeNull();
     });
   });

@@ -1,12 +1,12 @@
-/** deposit: the account's balance, deposits and withdrawals, and `deposit.requested`. */
-import { readConfig } from '../../lib/config.js';
-import { createHttpFunction, type HttpFunction } from '../../lib/http-function.js';
+/** deposit: money in and out of an account (`POST …/deposits`, `POST …/withdrawals`, `deposit.requested`). */
+import { authorizeAccount } from '../../lib/auth.js';
+import { commitIdempotent, replyOf } from '../../lib/commit.js';
+import { defineFunction, type RouteRequest, type Runtime } from '../../lib/function.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
-import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '../../lib/routes.js';
-import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
+import { baseOptions } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
-import { deposit, findAccount, withdraw } from './domain.js';
+import { DEPOSIT, routines, WITHDRAW } from './domain.js';
 
 const readAmount = bodyValidator<{ amount: number }>({
   type: 'object',
@@ -15,53 +15,33 @@ const readAmount = bodyValidator<{ amount: number }>({
   properties: { amount: schemas['deposit.requested'].properties.amount },
 });
 
-export function createDepositFunction(rt: Runtime): HttpFunction {
-  return createHttpFunction(rt, {
-    routes: [
-      {
-        method: 'GET',
-        path: '/accounts/:accountId',
-        async handle(req) {
-          const accountId = authorizeAccount(rt, req, 'accountId');
-          return { status: 200, body: await findAccount(rt.db, accountId) };
-        },
-      },
-      {
-        method: 'POST',
-        path: '/accounts/:accountId/deposits',
-        async handle(req) {
-          const accountId = authorizeAccount(rt, req, 'accountId');
-          const { amount } = readAmount(req.body);
-          return runIdempotent(rt, req, accountId, async (tx) => {
-            const depositId = newId();
-            const { balance } = await deposit(tx, { accountId, movementId: depositId, amount });
-            return { status: 201, body: { depositId, accountId, amount, balance } };
-          });
-        },
-      },
-      {
-        method: 'POST',
-        path: '/accounts/:accountId/withdrawals',
-        async handle(req) {
-          const accountId = authorizeAccount(rt, req, 'accountId');
-          const { amount } = readAmount(req.body);
-          return runIdempotent(rt, req, accountId, async (tx) => {
-            const withdrawalId = newId();
-            const { balance } = await withdraw(tx, { accountId, movementId: withdrawalId, amount });
-            return { status: 201, body: { withdrawalId, accountId, amount, balance } };
-          });
-        },
-      },
-    ],
-    events: {
-      'deposit.requested': async (tx, event) => {
-        const { accountId, amount, depositId = entityIdFor('deposit', event) } = event.data;
-        await deposit(tx, { accountId, movementId: depositId, amount });
-      },
-    },
-  });
+/** A money route: the account's own token, an amount, once per Idempotency-Key. */
+async function move(rt: Runtime, req: RouteRequest, step: string, idField: 'depositId' | 'withdrawalId') {
+  const accountId = authorizeAccount(rt.tokens, req, 'accountId');
+  const { amount } = readAmount(req.body);
+  return replyOf(await commitIdempotent(rt, req, accountId, step, { accountId, amount, [idField]: newId() }));
 }
 
-export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
-  return createDepositFunction(createRuntime('deposit', readConfig(baseOptions, env)));
-}
+export default defineFunction({
+  name: 'deposit',
+  role: "Moves money in and out of an account's balance, every movement in the ledger.",
+  options: baseOptions,
+  setup: () => undefined,
+  routines,
+  consumes: {
+    'deposit.requested': {
+      emits: ['account.deposited'],
+      describe: 'adds the amount to the balance',
+      handle: ({ event, consume }) => consume(DEPOSIT, { ...event.data, depositId: event.data.depositId ?? entityIdFor('deposit', event) }),
+    },
+  },
+  routes: [
+    { method: 'POST', path: '/accounts/:accountId/deposits', emits: ['account.deposited'], handle: (req, { rt }) => move(rt, req, DEPOSIT, 'depositId') },
+    {
+      method: 'POST',
+      path: '/accounts/:accountId/withdrawals',
+      emits: ['account.withdrawn'],
+      handle: (req, { rt }) => move(rt, req, WITHDRAW, 'withdrawalId'),
+    },
+  ],
+});

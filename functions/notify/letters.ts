@@ -1,12 +1,14 @@
 /** The letters customers get about their orders. */
 import type { OrderCancelled, OrderConfirmed } from '../../events/index.js';
 
-export type LetterType = 'happy' | 'sorrow';
+export type LetterKind = 'happy' | 'sorrow';
 
 const REASONS: Record<OrderCancelled['reason'], string> = {
   sold_out: 'the slot is sold out',
   unknown_slot: 'the slot you asked for does not exist',
   insufficient_funds: 'your balance did not cover the amount',
+  payment_timeout: 'the time to pay ran out before your balance covered the amount',
+  customer_cancelled: 'you cancelled it while it waited for funds',
 };
 
 /** Minor units as a plain decimal, e.g. 3000 → "30.00". */

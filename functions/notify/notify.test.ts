@@ -1,42 +1,27 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { createMailer, type Mailer } from '../../lib/mailer.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
-import { seedAccount, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveFunction, serveWithoutDatabase, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import type { OrderCancelled, OrderConfirmed } from '../../events/index.js';
-import { createNotifyFunction } from './index.js';
 
 type Account = { id: string; token: string; email: string };
 type Notification = { id: string; orderId: string; type: string; to: string; subject: string; body: string; status: string; messageId: string; createdAt: string };
 
+import { seedAccount, snapshot } from '../../test/fixtures.js';
+import { cloudEvent, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
+import notify from './index.js';
+
 describe('notify', () => {
-  let t: TestDatabase;
-  let fn: Served;
-  let sink: Sink;
   /** How many letters were handed to the mailer: in SES mode, each is an email sent. */
   let handed = 0;
-
-  const dryRun = createMailer({ mode: 'dry-run', region: 'us-east-1', from: 'orders@ordersaga.dev' });
-  const mailer: Mailer = {
-    send(letter, onDryRun) {
-      handed += 1;
-      return dryRun.send(letter, onDryRun);
+  const counted: typeof notify = {
+    ...notify,
+    async setup(rt, config) {
+      const { mailer } = await notify.setup(rt, config);
+      return { mailer: { send: (letter, onDryRun) => ((handed += 1), mailer.send(letter, onDryRun)) } satisfies Mailer };
     },
   };
-
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    sink = await startSink();
-    fn = await serveFunction(createNotifyFunction(testRuntime(t.db, 'notify', sink.url), mailer));
-  });
-  afterAll(async () => {
-    await fn.close();
-    await sink.close();
-    await t.destroy();
-  });
+  const f = useFunction(counted);
   beforeEach(() => {
-    sink.events.length = 0;
     handed = 0;
   });
 
@@ -48,19 +33,19 @@ describe('notify', () => {
     amount,
   });
   const cancelled = (account: Account, reason: OrderCancelled['reason']): OrderCancelled => ({ ...confirmed(account), reason });
-  const lettersOf = (orderId: string) => t.db('notifications').where({ order_id: orderId });
+  const lettersOf = (orderId: string) => f.db('notifications').where({ order_id: orderId });
 
   describe('order.confirmed', () => {
     it('records the happy letter to the account email in dry-run mode and replies notification.sent', async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const order = confirmed(ada, 6_000, 2);
-      const res = await deliver(fn.url, cloudEvent('order.confirmed', order, { subject: order.orderId }));
+      const res = await deliver(f.url, cloudEvent('order.confirmed', order, { subject: order.orderId }));
       expect(res.status).toBe(200);
       const [letter, ...others] = await lettersOf(order.orderId);
       expect(others).toEqual([]);
       expect(letter).toMatchObject({
         account_id: ada.id,
-        type: 'happy',
+        letter: 'happy',
         to: ada.email,
         status: 'dry-run',
         subject: expect.stringContaining(order.orderId),
@@ -86,8 +71,8 @@ describe('notify', () => {
     });
 
     it('accepts structured mode too', async () => {
-      const ada = await seedAccount(t.db);
-      const res = await deliver(fn.url, cloudEvent('order.confirmed', confirmed(ada)), 'structured');
+      const ada = await seedAccount(f.db);
+      const res = await deliver(f.url, cloudEvent('order.confirmed', confirmed(ada)), 'structured');
       expect(res.status).toBe(200);
       expect(res.event?.type).toBe('dev.ordersaga.notification.sent');
     });
@@ -99,12 +84,12 @@ describe('notify', () => {
       ['unknown_slot', 'the slot you asked for does not exist'],
       ['insufficient_funds', 'your balance did not cover the amount'],
     ] as const)('records the sorrow letter saying why (%s) and replies notification.sent', async (reason, why) => {
-      const bo = await seedAccount(t.db);
+      const bo = await seedAccount(f.db);
       const order = cancelled(bo, reason);
-      const res = await deliver(fn.url, cloudEvent('order.cancelled', order));
+      const res = await deliver(f.url, cloudEvent('order.cancelled', order));
       expect(res.status).toBe(200);
       const [letter] = await lettersOf(order.orderId);
-      expect(letter).toMatchObject({ type: 'sorrow', to: bo.email, status: 'dry-run' });
+      expect(letter).toMatchObject({ letter: 'sorrow', to: bo.email, status: 'dry-run' });
       expect(letter.subject).toContain(order.orderId);
       expect(letter.subject).toMatch(/cancelled/);
       expect(letter.body).toContain(why);
@@ -116,22 +101,22 @@ describe('notify', () => {
 
   describe('duplicates', () => {
     it('a redelivered order.confirmed writes one letter and replies the same event', async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const event = cloudEvent('order.confirmed', confirmed(ada));
-      const first = await deliver(fn.url, event);
-      const before = await snapshot(t.db);
-      const second = await deliver(fn.url, event);
+      const first = await deliver(f.url, event);
+      const before = await snapshot(f.db);
+      const second = await deliver(f.url, event);
       expect(second.status).toBe(200);
       expect(second.event?.id).toBe(first.event?.id);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
       expect(handed).toBe(1);
     });
 
     it('concurrent duplicates of one delivery write one letter, all answered 200 with one reply', async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const order = confirmed(ada);
       const event = cloudEvent('order.confirmed', order);
-      const answers = await Promise.all(Array.from({ length: 8 }, () => deliver(fn.url, event)));
+      const answers = await Promise.all(Array.from({ length: 8 }, () => deliver(f.url, event)));
       expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
       expect(new Set(answers.map((a) => a.event?.id)).size).toBe(1);
       expect(await lettersOf(order.orderId)).toHaveLength(1);
@@ -139,22 +124,22 @@ describe('notify', () => {
     });
 
     it("the same order's outcome under another event id writes no second letter", async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const order = confirmed(ada);
-      await deliver(fn.url, cloudEvent('order.confirmed', order));
-      const again = await deliver(fn.url, cloudEvent('order.confirmed', order));
+      await deliver(f.url, cloudEvent('order.confirmed', order));
+      const again = await deliver(f.url, cloudEvent('order.confirmed', order));
       expect(again.status).toBeLessThan(300);
       expect(again.event).toBeUndefined();
-      const late = await deliver(fn.url, cloudEvent('order.cancelled', { ...order, reason: 'sold_out' }));
+      const late = await deliver(f.url, cloudEvent('order.cancelled', { ...order, reason: 'sold_out' }));
       expect(late.status).toBeLessThan(300);
-      expect(await lettersOf(order.orderId)).toEqual([expect.objectContaining({ type: 'happy' })]);
+      expect(await lettersOf(order.orderId)).toEqual([expect.objectContaining({ letter: 'happy' })]);
       expect(handed).toBe(1);
     });
 
     it("the same order's outcome under different event ids at once hands one letter to the mailer", async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const order = confirmed(ada);
-      const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(fn.url, cloudEvent('order.confirmed', order))));
+      const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(f.url, cloudEvent('order.confirmed', order))));
       expect(answers.every((a) => a.status < 300 || a.status >= 500)).toBe(true);
       expect(answers.filter((a) => a.event?.type === 'dev.ordersaga.notification.sent')).toHaveLength(1);
       expect(await lettersOf(order.orderId)).toHaveLength(1);
@@ -164,11 +149,11 @@ describe('notify', () => {
 
   describe('refusals', () => {
     it('an outcome for an unknown account is refused with 400 (final) and writes nothing', async () => {
-      const before = await snapshot(t.db);
-      const res = await deliver(fn.url, cloudEvent('order.confirmed', { orderId: newId(), accountId: newId(), slotId: newId(), seats: 1, amount: 1 }));
+      const before = await snapshot(f.db);
+      const res = await deliver(f.url, cloudEvent('order.confirmed', { orderId: newId(), accountId: newId(), slotId: newId(), seats: 1, amount: 1 }));
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
     });
 
     it.each([
@@ -177,27 +162,27 @@ describe('notify', () => {
       ['order.confirmed with seats 0', 'order.confirmed', { seats: 0 }],
       ['order.confirmed with an unknown field', 'order.confirmed', { reason: 'sold_out' }],
     ] as const)('answers 400 (final) for %s and writes nothing', async (_, name, change) => {
-      const ada = await seedAccount(t.db);
-      const before = await snapshot(t.db);
-      const res = await deliver(fn.url, cloudEvent(name, { ...cancelled(ada, 'sold_out'), ...(name === 'order.confirmed' ? { reason: undefined } : {}), ...change } as never));
+      const ada = await seedAccount(f.db);
+      const before = await snapshot(f.db);
+      const res = await deliver(f.url, cloudEvent(name, { ...cancelled(ada, 'sold_out'), ...(name === 'order.confirmed' ? { reason: undefined } : {}), ...change } as never));
       expect(res.status).toBe(400);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
       expect(handed).toBe(0);
     });
 
     it('answers 400 for an event type it does not handle', async () => {
-      const ada = await seedAccount(t.db);
-      const before = await snapshot(t.db);
-      const res = await deliver(fn.url, cloudEvent('payment.charged', { ...confirmed(ada), balance: 0 }));
+      const ada = await seedAccount(f.db);
+      const before = await snapshot(f.db);
+      const res = await deliver(f.url, cloudEvent('payment.charged', { ...confirmed(ada), balance: 0 }));
       expect(res.status).toBe(400);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
     });
 
     it('answers 503 while the database is unreachable, then writes the letter once on retry', async () => {
-      const ada = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
       const order = confirmed(ada);
       const event = cloudEvent('order.confirmed', order);
-      const down = await serveWithoutDatabase(t.url, (db) => createNotifyFunction(testRuntime(db, 'notify'), mailer));
+      const down = await serveDefinition(notify, { DATABASE_URL: unreachable(f.databaseUrl) });
       try {
         const failed = await deliver(down.url, event);
         expect(failed.status).toBe(503);
@@ -205,7 +190,7 @@ describe('notify', () => {
       } finally {
         await down.close();
       }
-      const retried = await deliver(fn.url, event);
+      const retried = await deliver(f.url, event);
       expect(retried.event?.type).toBe('dev.ordersaga.notification.sent');
       expect(await lettersOf(order.orderId)).toHaveLength(1);
     });
@@ -213,16 +198,16 @@ describe('notify', () => {
 
   describe('GET /accounts/{id}/notifications', () => {
     it("lists the account's letters, oldest first, with the fields of the spec", async () => {
-      const ada = await seedAccount(t.db);
-      const bo = await seedAccount(t.db);
+      const ada = await seedAccount(f.db);
+      const bo = await seedAccount(f.db);
       const first = confirmed(ada, 1_500);
       const second = cancelled(ada, 'insufficient_funds');
       const third = confirmed(ada, 4_500);
       for (const [name, data] of [['order.confirmed', first], ['order.cancelled', second], ['order.confirmed', third]] as const) {
-        expect((await deliver(fn.url, cloudEvent(name, data as never))).status).toBe(200);
+        expect((await deliver(f.url, cloudEvent(name, data as never))).status).toBe(200);
       }
-      await deliver(fn.url, cloudEvent('order.confirmed', confirmed(bo)));
-      const res = await request(fn.url, 'GET', `/accounts/${ada.id}/notifications`, { token: ada.token });
+      await deliver(f.url, cloudEvent('order.confirmed', confirmed(bo)));
+      const res = await request(f.url, 'GET', `/accounts/${ada.id}/notifications`, { token: ada.token });
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       const list = res.body as Notification[];
@@ -242,26 +227,26 @@ describe('notify', () => {
     });
 
     it('answers an empty list for an account without letters', async () => {
-      const cy = await seedAccount(t.db);
-      const res = await request(fn.url, 'GET', `/accounts/${cy.id}/notifications`, { token: cy.token });
+      const cy = await seedAccount(f.db);
+      const res = await request(f.url, 'GET', `/accounts/${cy.id}/notifications`, { token: cy.token });
       expect(res.status).toBe(200);
       expect(res.body).toEqual([]);
     });
 
     it("answers 401 without or with a bad token, and 404 for another account's letters or a non-UUID id", async () => {
-      const ada = await seedAccount(t.db);
-      const bo = await seedAccount(t.db);
-      await deliver(fn.url, cloudEvent('order.confirmed', confirmed(ada)));
+      const ada = await seedAccount(f.db);
+      const bo = await seedAccount(f.db);
+      await deliver(f.url, cloudEvent('order.confirmed', confirmed(ada)));
       const path = `/accounts/${ada.id}/notifications`;
-      const anonymous = await request(fn.url, 'GET', path);
+      const anonymous = await request(f.url, 'GET', path);
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect((await request(fn.url, 'GET', path, { token: `v1.${ada.id}.${'A'.repeat(43)}` })).status).toBe(401);
-      expect((await request(fn.url, 'GET', path, { token: `${ada.token.slice(0, -3)}abc` })).status).toBe(401);
-      const foreign = await request(fn.url, 'GET', path, { token: bo.token });
+      expect((await request(f.url, 'GET', path, { token: `v1.${ada.id}.${'A'.repeat(43)}` })).status).toBe(401);
+      expect((await request(f.url, 'GET', path, { token: `${ada.token.slice(0, -3)}abc` })).status).toBe(401);
+      const foreign = await request(f.url, 'GET', path, { token: bo.token });
       expect(foreign.status).toBe(404);
       expect(foreign.text).not.toContain(ada.email);
-      expect((await request(fn.url, 'GET', '/accounts/ada/notifications', { token: ada.token })).status).toBe(404);
+      expect((await request(f.url, 'GET', '/accounts/ada/notifications', { token: ada.token })).status).toBe(404);
     });
   });
 });

@@ -1,18 +1,14 @@
 /**
- * Orders and their saga: placed (pending) → confirmed, or cancelled with a
- * reason. Each transition happens once (a conditional UPDATE on
- * `status = 'pending'`) and is announced on the `order_terminal` channel for
- * requests waiting with `Prefer: wait`. An order's history is the saga's own
- * record: every event about it in the outbox, with its time and id.
+ * Orders and their saga: placed (pending), perhaps awaiting funds, then
+ * confirmed or cancelled with a reason. Each transition is one conditional
+ * UPDATE, so it happens once. An order's history is the saga's own record:
+ * every event about it in the outbox, with its time and id.
  */
-import type { Db } from '../../lib/db.js';
-import { ConflictError, NotFoundError } from '../../lib/errors.js';
-import type { Tx } from '../../lib/unit-of-work.js';
-import { TYPE_PREFIX, type OrderCancelled, type OrderPlaced } from '../../events/index.js';
+import type { Queries } from '../../lib/pg.js';
+import { NotFoundError } from '../../lib/errors.js';
+import type { OrderCancelled } from '../../events/index.js';
 
-export const TERMINAL_CHANNEL = 'order_terminal';
-
-export type OrderStatus = 'pending' | 'confirmed' | 'cancelled';
+export type OrderStatus = 'pending' | 'awaiting_funds' | 'confirmed' | 'cancelled';
 export type CancelReason = OrderCancelled['reason'];
 
 /** One saga step: the event that reported it, who emitted it, and when. */
@@ -22,6 +18,8 @@ export interface HistoryEntry {
   eventId: string;
   source: string;
   at: string;
+  reason?: string;
+  deadline?: string;
 }
 
 export interface Order {
@@ -32,141 +30,179 @@ export interface Order {
   amount: number;
   status: OrderStatus;
   reason: CancelReason | null;
+  payWithin: number;
+  paymentDeadline: string | null;
   createdAt: string;
   updatedAt: string;
+  history?: HistoryEntry[];
 }
 
-export interface OrderWithHistory extends Order {
-  history: HistoryEntry[];
-}
+export const routines = [
+  String.raw`
+-- The order as the API shows it; with its history when p_history.
+create or replace function orders_view(o orders, p_history boolean)
+returns json language sql stable as $$
+  select saga_json_add(json_build_object(
+    'id', o.id, 'accountId', o.account_id, 'slotId', o.slot_id, 'seats', o.seats, 'amount', o.amount,
+    'status', o.status, 'reason', o.reason, 'payWithin', o.pay_within, 'paymentDeadline', saga_time(o.payment_deadline),
+    'createdAt', saga_time(o.created_at), 'updatedAt', saga_time(o.updated_at)),
+    case when p_history then json_build_object('history', coalesce((
+      select json_agg(json_strip_nulls(json_build_object(
+               'step', substr(e.type, length('dev.ordersaga.') + 1), 'eventType', e.type, 'eventId', e.id, 'source', e.source,
+               'at', saga_time(e.created_at), 'reason', e.event->'data'->>'reason', 'deadline', e.event->'data'->>'deadline'))
+             order by e.created_at, e.id)
+        from outbox e where e.subject = o.id::text), '[]'::json)) end)
+$$;
 
-interface OrderRow {
-  id: string;
-  account_id: string;
-  slot_id: string;
-  seats: number;
-  amount: number;
-  status: OrderStatus;
-  reason: CancelReason | null;
-  created_at: Date;
-  updated_at: Date;
-}
+create or replace function orders_core(o orders)
+returns json language sql immutable as $$
+  select json_build_object('orderId', o.id, 'accountId', o.account_id, 'slotId', o.slot_id, 'seats', o.seats, 'amount', o.amount)
+$$;
 
-const toOrder = (row: OrderRow): Order => ({
-  id: row.id,
-  accountId: row.account_id,
-  slotId: row.slot_id,
-  seats: row.seats,
-  amount: row.amount,
-  status: row.status,
-  reason: row.reason,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
-});
+-- {orderId, accountId, slotId, seats, payWithin}: the order (pending), and
+-- order.placed. Its amount is the slot's price × seats; an unknown slot costs
+-- 0 and the saga cancels the order unknown_slot. Placing it again is a no-op.
+create or replace function orders_place(p json)
+returns json language plpgsql as $$
+declare
+  o orders;
+  v_price bigint;
+begin
+  if not exists (select 1 from accounts where id = (p->>'accountId')::uuid) then
+    raise exception 'No account %', p->>'accountId' using errcode = 'OS404';
+  end if;
+  -- Prices are immutable once a slot exists, so reading the catalogue here is safe.
+  select price into v_price from slots where id = (p->>'slotId')::uuid;
+  insert into orders (id, account_id, slot_id, seats, amount, status, pay_within)
+  values ((p->>'orderId')::uuid, (p->>'accountId')::uuid, (p->>'slotId')::uuid, (p->>'seats')::int,
+          coalesce(v_price, 0) * (p->>'seats')::int, 'pending', (p->>'payWithin')::int)
+  on conflict (id) do nothing returning * into o;
+  if not found then
+    select * into o from orders where id = (p->>'orderId')::uuid;
+    if o.account_id <> (p->>'accountId')::uuid or o.slot_id <> (p->>'slotId')::uuid or o.seats <> (p->>'seats')::int
+       or o.pay_within <> (p->>'payWithin')::int then
+      raise exception 'Order % exists with other details', o.id using errcode = 'OS409';
+    end if;
+    return json_build_object('result', orders_view(o, false), 'events', '[]'::json);
+  end if;
+  return json_build_object('result', orders_view(o, false), 'events', json_build_array(saga_out('order.placed', o.id::text,
+    saga_json_add(orders_core(o), json_build_object('payWithin', o.pay_within)))));
+end $$;
 
-export interface NewOrder {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-}
+-- POST /orders: 202 with a new (pending) order; an order that existed answers as it stands.
+create or replace function orders_request(p json)
+returns json language plpgsql as $$
+declare
+  placed json := orders_place(p);
+begin
+  return json_build_object('result', json_build_object(
+    'status', case when placed->'result'->>'status' = 'pending' then 202 else 201 end, 'body', placed->'result'), 'events', placed->'events');
+end $$;
 
-/**
- * Places the order (pending) and announces `order.placed`. The amount is the
- * slot's price × seats; an unknown slot costs 0 and the saga cancels the
- * order as `unknown_slot`. Placing the same order again is a no-op.
- */
-export async function placeOrder(tx: Tx, input: NewOrder): Promise<Order> {
-  // One round trip for both reads. Prices are immutable once a slot exists,
-  // so reading the catalogue here is safe.
-  const { rows } = await tx.trx.raw<{ rows: { account: string | null; price: number | null }[] }>(
-    'select (select id from accounts where id = ?) as account, (select price from slots where id = ?) as price',
-    [input.accountId, input.slotId],
-  );
-  if (!rows[0]?.account) throw new NotFoundError(`No account ${input.accountId}`);
-  const price = rows[0].price;
-  const amount = price === null ? 0 : price * input.seats;
-  const [row] = await tx.trx('orders')
-    .insert({ id: input.orderId, account_id: input.accountId, slot_id: input.slotId, seats: input.seats, amount, status: 'pending' })
-    .onConflict('id')
-    .ignore()
-    .returning<OrderRow[]>('*');
-  if (!row) {
-    const existing = await tx.trx('orders').where({ id: input.orderId }).first<OrderRow>();
-    if (existing!.account_id !== input.accountId || existing!.slot_id !== input.slotId || existing!.seats !== input.seats) {
-      throw new ConflictError(`Order ${input.orderId} exists with other details`);
-    }
-    return toOrder(existing!);
-  }
-  const placed: OrderPlaced = { orderId: row.id, accountId: row.account_id, slotId: row.slot_id, seats: row.seats, amount: row.amount };
-  await tx.emit({ name: 'order.placed', subject: row.id, data: placed });
-  return toOrder(row);
-}
+-- payment.awaiting: the order waits for funds until its deadline.
+create or replace function orders_await(p json)
+returns json language plpgsql as $$
+begin
+  update orders set status = 'awaiting_funds', payment_deadline = (p->>'deadline')::timestamptz, updated_at = now()
+   where id = (p->>'orderId')::uuid and status = 'pending';
+  return json_build_object('events', '[]'::json);
+end $$;
 
-/** payment.charged → confirmed. */
-export async function confirmOrder(tx: Tx, orderId: string): Promise<void> {
-  const row = await finish(tx, orderId, 'confirmed', null);
-  if (!row) return;
-  await tx.emit({ name: 'order.confirmed', subject: orderId, data: orderCore(row) });
-}
+-- payment.charged: confirmed, and order.confirmed.
+create or replace function orders_confirm(p json)
+returns json language plpgsql as $$
+declare
+  o orders;
+begin
+  update orders set status = 'confirmed', updated_at = now()
+   where id = (p->>'orderId')::uuid and status in ('pending', 'awaiting_funds') returning * into o;
+  if not found then
+    return json_build_object('events', '[]'::json);
+  end if;
+  return json_build_object('events', json_build_array(saga_out('order.confirmed', o.id::text, orders_core(o))));
+end $$;
 
-/** slot.rejected or slot.released → cancelled with `reason`. */
-export async function cancelOrder(tx: Tx, orderId: string, reason: CancelReason): Promise<void> {
-  const row = await finish(tx, orderId, 'cancelled', reason);
-  if (!row) return;
-  await tx.emit({ name: 'order.cancelled', subject: orderId, data: { ...orderCore(row), reason } });
-}
+-- slot.rejected / slot.released: cancelled with the event's reason, and order.cancelled.
+create or replace function orders_cancel(p json)
+returns json language plpgsql as $$
+declare
+  o orders;
+begin
+  update orders set status = 'cancelled', reason = p->>'reason', updated_at = now()
+   where id = (p->>'orderId')::uuid and status in ('pending', 'awaiting_funds') returning * into o;
+  if not found then
+    return json_build_object('events', '[]'::json);
+  end if;
+  return json_build_object('events', json_build_array(saga_out('order.cancelled', o.id::text,
+    saga_json_add(orders_core(o), json_build_object('reason', o.reason)))));
+end $$;
 
-const orderCore = (row: OrderRow) => ({
-  orderId: row.id,
-  accountId: row.account_id,
-  slotId: row.slot_id,
-  seats: row.seats,
-  amount: row.amount,
-});
+-- POST /orders/{id}/cancel by its owner: only an order waiting for funds can
+-- be cancelled; charge decides (a deposit may have paid it first).
+create or replace function orders_request_cancel(p json)
+returns json language plpgsql as $$
+declare
+  o orders;
+begin
+  select * into o from orders where id = (p->>'orderId')::uuid and account_id = (p->>'accountId')::uuid;
+  if not found then
+    raise exception 'No order %', p->>'orderId' using errcode = 'OS404';
+  end if;
+  if o.status <> 'awaiting_funds' then
+    raise exception 'Order % is %; only an order waiting for funds can be cancelled', o.id, o.status using errcode = 'OS409';
+  end if;
+  return json_build_object('result', orders_view(o, true), 'events', json_build_array(saga_out('order.cancellation.requested', o.id::text,
+    json_build_object('orderId', o.id, 'accountId', o.account_id))));
+end $$;
 
-/** Moves a pending order to its terminal status once; undefined if it was not pending. */
-async function finish(tx: Tx, orderId: string, status: OrderStatus, reason: CancelReason | null): Promise<OrderRow | undefined> {
-  // The transition and its announcement in one round trip (the NOTIFY is
-  // delivered when the transaction commits, and not at all on a rollback).
-  const { rows } = await tx.trx.raw<{ rows: OrderRow[] }>(
-    `with finished as (
-       update orders set status = ?, reason = ?, updated_at = now()
-       where id = ? and status = 'pending' returning *
-     )
-     select finished.*, pg_notify(?, finished.id::text) from finished`,
-    [status, reason, orderId, TERMINAL_CHANNEL],
-  );
-  return rows[0];
-}
+-- The saga of an order is settled when it is terminal and its letter is recorded.
+create or replace function orders_settled(o orders)
+returns boolean language sql stable as $$
+  select o.status in ('confirmed', 'cancelled') and exists (select 1 from notifications n where n.order_id = o.id)
+$$;
 
-export async function findOrder(db: Db, orderId: string, accountId: string): Promise<OrderWithHistory> {
-  // One round trip: the order and, as JSON, every event about it in the outbox.
-  const row = await db('orders as o')
-    .where({ 'o.id': orderId, 'o.account_id': accountId })
-    .first<(OrderRow & { history: { id: string; type: string; source: string; at: string }[] }) | undefined>(
-      'o.*',
-      db.raw(
-        `coalesce((select json_agg(json_build_object('id', e.id, 'type', e.type, 'source', e.source, 'at', e.created_at) order by e.created_at)
-                   from outbox e where e.subject = o.id::text), '[]'::json) as history`,
-      ),
-    );
+-- Stores the final answer of a POST /orders that waited (Prefer: wait) and
+-- releases its hold: 201 once the saga is settled, else 202 as it stands.
+-- It commits without waiting for the disk: a crash in that instant loses
+-- only this update, and the hold then expires into the response stored
+-- with the order, which a replay after a crashed holder gets anyway.
+create or replace function orders_finish_wait(p_scope text, p_key text, p_order uuid)
+returns table (status int, body json) language plpgsql as $$
+declare
+  o orders;
+  v_status int;
+  v_body json;
+begin
+  perform set_config('synchronous_commit', 'off', true);
+  select * into o from orders where id = p_order;
+  v_status := case when orders_settled(o) then 201 else 202 end;
+  v_body := orders_view(o, true);
+  update idempotency_keys k set status_code = v_status, response = v_body, held_until = null where k.scope = p_scope and k.key = p_key;
+  return query select v_status, v_body;
+end $$;
+`,
+];
+
+export const PLACE_ORDER = 'orders_place';
+export const REQUEST_ORDER = 'orders_request';
+export const AWAIT_FUNDS = 'orders_await';
+export const CONFIRM_ORDER = 'orders_confirm';
+export const CANCEL_ORDER = 'orders_cancel';
+export const REQUEST_CANCEL = 'orders_request_cancel';
+
+export async function findOrder(sql: Queries, orderId: string, accountId: string): Promise<Order> {
+  const row = await sql.one<{ order: Order }>('select orders_view(o, true) as order from orders o where o.id = $1 and o.account_id = $2', [orderId, accountId]);
   if (!row) throw new NotFoundError(`No order ${orderId}`);
-  return {
-    ...toOrder(row),
-    history: row.history.map((e) => ({
-      step: e.type.replace(TYPE_PREFIX, ''),
-      eventType: e.type,
-      eventId: e.id,
-      source: e.source,
-      at: new Date(e.at).toISOString(),
-    })),
-  };
+  return row.order;
 }
 
-export async function listOrders(db: Db, accountId: string): Promise<Order[]> {
-  const rows = await db('orders').where({ account_id: accountId }).orderBy('created_at').select<OrderRow[]>('*');
-  return rows.map(toOrder);
+export async function listOrders(sql: Queries, accountId: string, status: OrderStatus | undefined): Promise<Order[]> {
+  const row = await sql.one<{ orders: Order[] }>(
+    `select coalesce(json_agg(orders_view(o, false) order by o.created_at, o.id), '[]') as orders
+       from orders o where o.account_id = $1 and ($2::text is null or o.status = $2)`,
+    [accountId, status ?? null],
+  );
+  return row!.orders;
 }
 
 /** The reconciler waits at most this many times `afterSeconds` between two drives of one order. */
@@ -177,27 +213,22 @@ export const RECONCILE_BACKOFF_CAP = 64;
  * letter, and untouched for `afterSeconds` (within the last day). An order
  * already driven on waits twice as long after each drive (up to
  * RECONCILE_BACKOFF_CAP times `afterSeconds`), so a backlog is not mistaken
- * for a loss on every tick.
+ * for a loss on every tick. An order waiting for funds is not stalled.
  */
-export async function stalledOrders(db: Db, afterSeconds: number, limit = 200): Promise<string[]> {
-  return db('orders as o')
-    .leftJoin('notifications as n', 'n.order_id', 'o.id')
-    .where((q) => q.where('o.status', 'pending').orWhereNull('n.id'))
-    .andWhere(
-      db.raw('coalesce(o.reconciled_at, o.updated_at)'),
-      '<',
-      db.raw('now() - make_interval(secs => ? * least(power(2, o.reconcile_attempts), ?))', [afterSeconds, RECONCILE_BACKOFF_CAP]),
-    )
-    .andWhere('o.created_at', '>', db.raw("now() - interval '1 day'"))
-    .orderBy('o.updated_at')
-    .limit(limit)
-    .pluck('o.id');
+export async function stalledOrders(sql: Queries, afterSeconds: number, limit = 200): Promise<string[]> {
+  const rows = await sql.query<{ id: string }>(
+    `select o.id from orders o
+      where (o.status = 'pending' or (o.status in ('confirmed', 'cancelled') and not exists (select 1 from notifications n where n.order_id = o.id)))
+        and coalesce(o.reconciled_at, o.updated_at) < now() - make_interval(secs => $1 * least(power(2, o.reconcile_attempts), $2))
+        and o.created_at > now() - interval '1 day'
+      order by o.updated_at limit $3`,
+    [afterSeconds, RECONCILE_BACKOFF_CAP, limit],
+  );
+  return rows.map((r) => r.id);
 }
 
 /** Records that the reconciler drove `orderIds` on now. */
-export async function markReconciled(db: Db, orderIds: readonly string[]): Promise<void> {
+export async function markReconciled(sql: Queries, orderIds: readonly string[]): Promise<void> {
   if (orderIds.length === 0) return;
-  await db('orders')
-    .whereIn('id', orderIds)
-    .update({ reconciled_at: db.fn.now(), reconcile_attempts: db.raw('reconcile_attempts + 1') });
+  await sql.query('update orders set reconciled_at = now(), reconcile_attempts = reconcile_attempts + 1 where id = any($1::uuid[])', [orderIds]);
 }

@@ -1,139 +1,144 @@
 /**
- * place-order: orders over REST (with `Prefer: wait`), the saga's terminal
- * transitions, and the reconciler driven by a PingSource.
+ * place-order: orders over REST (with `Prefer: wait`), the saga's order
+ * transitions, cancelling an order that waits for funds, and the reconciler
+ * driven by a PingSource.
  */
-import { opt, readConfig } from '../../lib/config.js';
-import { createHttpFunction, type HttpFunction, type RouteReply, type RouteRequest } from '../../lib/http-function.js';
+import { authorizeAccount, authorizeBodyAccount, idParam } from '../../lib/auth.js';
+import { commitChange, commitIdempotent } from '../../lib/commit.js';
+import { opt } from '../../lib/config.js';
+import { ValidationError } from '../../lib/errors.js';
+import { defineFunction, step } from '../../lib/function.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
-import { authorizeAccount, authorizeBodyAccount, idParam, runIdempotent } from '../../lib/routes.js';
-import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
+import { baseOptions } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
-import type { Tx } from '../../lib/unit-of-work.js';
-import { cancelOrder, confirmOrder, findOrder, listOrders, placeOrder, type Order } from './domain.js';
+import {
+  AWAIT_FUNDS,
+  CANCEL_ORDER,
+  CONFIRM_ORDER,
+  findOrder,
+  listOrders,
+  PLACE_ORDER,
+  REQUEST_CANCEL,
+  REQUEST_ORDER,
+  routines,
+  type Order,
+  type OrderStatus,
+} from './domain.js';
 import { reconcile } from './reconcile.js';
-import { createOrderWaiter, type OrderWaiter } from './waiter.js';
-
-export const options = {
-  ...baseOptions,
-  reconcileAfterSeconds: opt.int('RECONCILE_AFTER_SECONDS', 'age at which a stalled order is driven on', 30, 1, 86_400),
-};
-
-/** The longest `Prefer: wait` honoured, in seconds (SPEC §3). */
-export const MAX_WAIT_SECONDS = 30;
-
-/** Replays are held off this much longer than the wait itself. */
-const HOLD_MARGIN_SECONDS = 5;
+import { createSagaWaiter, preferredWait, type SagaWaiter } from './wait.js';
 
 /** The PingSource's CloudEvent type. */
 export const PING_TYPE = 'dev.knative.sources.ping';
 
-const { accountId, slotId, seats, orderId } = schemas['order.requested'].properties;
-const readNewOrder = bodyValidator<{ accountId: string; slotId: string; seats?: number; orderId?: string }>({
+const STATUSES: readonly OrderStatus[] = ['pending', 'awaiting_funds', 'confirmed', 'cancelled'];
+
+const { accountId, slotId, seats, orderId, payWithin } = schemas['order.requested'].properties;
+const readNewOrder = bodyValidator<{ accountId: string; slotId: string; seats?: number; orderId?: string; payWithin?: number }>({
   type: 'object',
   additionalProperties: false,
   required: ['accountId', 'slotId'],
-  properties: { accountId, slotId, seats, orderId },
+  properties: { accountId, slotId, seats, orderId, payWithin },
 });
 
-/** Seconds asked for with `Prefer: wait=N`, capped; undefined when not asked. */
-export function preferredWait(prefer: string | undefined): number | undefined {
-  const match = /(?:^|[,;\s])wait=(\d+)/i.exec(prefer ?? '');
-  return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : undefined;
-}
-
-export interface PlaceOrderDeps {
-  rt: Runtime;
-  waiter: OrderWaiter;
+interface Deps {
+  waiter: SagaWaiter;
   reconcileAfterSeconds: number;
+  paymentWaitSeconds: number;
 }
 
-export function createPlaceOrderFunction({ rt, waiter, reconcileAfterSeconds }: PlaceOrderDeps): HttpFunction {
-  const callerOf = (req: RouteRequest) => rt.tokens.verify(req.header('authorization'));
-  return createHttpFunction(rt, {
-    routes: [
-      {
-        method: 'POST',
-        path: '/orders',
-        async handle(req) {
-          const caller = callerOf(req);
-          const body = readNewOrder(req.body);
-          authorizeBodyAccount(rt, req, body.accountId);
-          const input = { orderId: body.orderId ?? newId(), accountId: caller, slotId: body.slotId.toLowerCase(), seats: body.seats ?? 1 };
-          const wait = preferredWait(req.header('prefer'));
-          const placed = async (tx: Tx) => {
-            const order = await placeOrder(tx, input);
-            // A new order is pending (202); an order that already existed answers as it stands.
-            return { status: order.status === 'pending' ? 202 : 201, body: order };
-          };
-          let reply: RouteReply;
-          if (wait === undefined) {
-            reply = await runIdempotent(rt, req, caller, placed);
-          } else {
-            const watch = await waiter.watch(input.orderId);
-            try {
-              reply = await runIdempotent(rt, req, caller, placed, {
-                holdSeconds: wait + HOLD_MARGIN_SECONDS,
-                finish: async (committed) => {
-                  if ((committed.body as Order).status !== 'pending') return committed;
-                  await watch.until(wait * 1000);
-                  const final = await findOrder(rt.db, input.orderId, caller);
-                  return { status: final.status === 'pending' ? 202 : 201, body: final };
-                },
-              });
-            } finally {
-              watch.close();
-            }
-          }
-          const id = (reply.body as { id?: string }).id;
-          return {
-            ...reply,
-            headers: {
-              ...reply.headers,
-              ...(id ? { Location: `/orders/${id}` } : {}),
-              ...(wait !== undefined && !reply.headers?.['Idempotent-Replayed'] ? { 'Preference-Applied': `wait=${wait}` } : {}),
-            },
-          };
-        },
-      },
-      {
-        method: 'GET',
-        path: '/orders/:orderId',
-        handle: async (req) => ({ status: 200, body: await findOrder(rt.db, idParam(req, 'orderId'), callerOf(req)) }),
-      },
-      {
-        method: 'GET',
-        path: '/accounts/:accountId/orders',
-        async handle(req) {
-          const account = authorizeAccount(rt, req, 'accountId');
-          return { status: 200, body: await listOrders(rt.db, account) };
-        },
-      },
-    ],
-    events: {
-      'order.requested': async (tx, event) => {
-        const { orderId = entityIdFor('order', event), seats = 1, ...rest } = event.data;
-        await placeOrder(tx, { orderId, seats, ...rest });
-      },
-      'payment.charged': (tx, event) => confirmOrder(tx, event.data.orderId),
-      'slot.rejected': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason),
-      'slot.released': (tx, event) => cancelOrder(tx, event.data.orderId, event.data.reason),
+export default defineFunction({
+  name: 'place-order',
+  role: 'Keeps the orders: places them, moves each through its saga to confirmed or cancelled, and drives on any that stalled.',
+  options: {
+    ...baseOptions,
+    reconcileAfterSeconds: opt.int('RECONCILE_AFTER_SECONDS', 'age at which a stalled order is driven on', 30, 1, 86_400),
+    paymentWaitSeconds: opt.int('PAYMENT_WAIT_SECONDS', 'how long an order may wait for funds when it names no payWithin (0: decline at once)', 0, 0, 86_400),
+  },
+  setup: (rt, config): Deps => ({
+    waiter: createSagaWaiter(rt.sql, config.databaseUrl, rt.log),
+    reconcileAfterSeconds: config.reconcileAfterSeconds,
+    paymentWaitSeconds: config.paymentWaitSeconds,
+  }),
+  teardown: (deps) => deps.waiter.close(),
+  routines,
+  consumes: {
+    'order.requested': {
+      emits: ['order.placed'],
+      describe: 'places the order the command asks for',
+      handle: ({ event, consume }, { deps }) =>
+        consume(PLACE_ORDER, {
+          ...event.data,
+          orderId: event.data.orderId ?? entityIdFor('order', event),
+          seats: event.data.seats ?? 1,
+          payWithin: event.data.payWithin ?? deps.paymentWaitSeconds,
+        }),
     },
-    foreignEvents: {
-      [PING_TYPE]: async () => {
-        const report = await reconcile(rt.db, rt.emitter, reconcileAfterSeconds);
+    'payment.awaiting': step(AWAIT_FUNDS, [], 'marks the order awaiting_funds until its deadline'),
+    'payment.charged': step(CONFIRM_ORDER, ['order.confirmed'], 'confirms the order'),
+    'slot.rejected': step(CANCEL_ORDER, ['order.cancelled'], 'cancels the order (sold_out, unknown_slot)'),
+    'slot.released': step(CANCEL_ORDER, ['order.cancelled'], 'cancels the order with the reason its payment failed'),
+  },
+  sources: {
+    [PING_TYPE]: {
+      from: 'PingSource/reconciler',
+      emits: ['order.placed'],
+      describe: 'publishes what the outbox still holds and drives on every stalled order',
+      async handle(_event, { rt, deps }) {
+        const report = await reconcile(rt.sql, rt.publisher, deps.reconcileAfterSeconds);
         if (report.unpublished + report.stalled > 0) rt.log.info('reconciled', { ...report });
       },
     },
-  });
-}
-
-export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
-  const config = readConfig(options, env);
-  const rt = createRuntime('place-order', config);
-  return createPlaceOrderFunction({
-    rt,
-    waiter: createOrderWaiter(config.databaseUrl, rt.log),
-    reconcileAfterSeconds: config.reconcileAfterSeconds,
-  });
-}
+  },
+  routes: [
+    {
+      method: 'POST',
+      path: '/orders',
+      emits: ['order.placed'],
+      async handle(req, { rt, deps }) {
+        const caller = rt.tokens.verify(req.header('authorization'));
+        const body = readNewOrder(req.body);
+        authorizeBodyAccount(rt.tokens, req, body.accountId);
+        const input = {
+          orderId: body.orderId ?? newId(),
+          accountId: caller,
+          slotId: body.slotId.toLowerCase(),
+          seats: body.seats ?? 1,
+          payWithin: body.payWithin ?? deps.paymentWaitSeconds,
+        };
+        const reply = await deps.waiter.place(input.orderId, preferredWait(req.header('prefer')), (hold) =>
+          commitIdempotent(rt, req, caller, REQUEST_ORDER, input, hold),
+        );
+        const id = (reply.body as { id?: string }).id;
+        return { ...reply, headers: { ...reply.headers, ...(id ? { Location: `/orders/${id}` } : {}) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/orders/:orderId',
+      handle: async (req, { rt }) => ({ status: 200, body: await findOrder(rt.sql, idParam(req, 'orderId'), rt.tokens.verify(req.header('authorization'))) }),
+    },
+    {
+      method: 'POST',
+      path: '/orders/:orderId/cancel',
+      emits: ['order.cancellation.requested'],
+      async handle(req, { rt }) {
+        const caller = rt.tokens.verify(req.header('authorization'));
+        const order = await commitChange<Order>(rt, REQUEST_CANCEL, { orderId: idParam(req, 'orderId'), accountId: caller });
+        return { status: 202, body: order, headers: { Location: `/orders/${order.id}` } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/accounts/:accountId/orders',
+      async handle(req, { rt }) {
+        const account = authorizeAccount(rt.tokens, req, 'accountId');
+        const status = req.query.status;
+        if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+          throw new ValidationError(`status must be one of ${STATUSES.join(', ')}`);
+        }
+        return { status: 200, body: await listOrders(rt.sql, account, status as OrderStatus | undefined) };
+      },
+    },
+  ],
+});

@@ -1,43 +1,31 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
-import { seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveFunction, startSink, testRuntime, type Served, type Sink } from '../../test/harness.js';
 import { entityIdFor, newId } from '../../lib/ids.js';
 import { silentLogger } from '../../lib/log.js';
-import { createPlaceOrderFunction, preferredWait, PING_TYPE } from './index.js';
-import { createOrderWaiter, type OrderWaiter } from './waiter.js';
 import { CloudEvent } from 'cloudevents';
 
+import { runStep, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
+import { cloudEvent, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
+import placeOrder, { PING_TYPE } from './index.js';
+import { preferredWait } from './wait.js';
+
 describe('place-order', () => {
-  let t: TestDatabase;
-  let fn: Served;
-  let sink: Sink;
-  let waiter: OrderWaiter;
+  const f = useFunction(placeOrder, { RECONCILE_AFTER_SECONDS: '1' });
   let ada: { id: string; token: string };
   let bo: { id: string; token: string };
   let slot: string;
-
+  /** What notify does when the letter is recorded: the saga is settled (and NOTIFY tells the waiters). */
+  const recordLetter = (orderId: string, accountId: string) =>
+    runStep(f.db, 'notify_record', {
+      notificationId: newId(), orderId, accountId, letter: 'happy', to: 'x@example.com', subject: 's', body: 'b', status: 'dry-run', messageId: 'm',
+    });
   beforeAll(async () => {
-    t = await createTestDatabase();
-    sink = await startSink();
-    waiter = createOrderWaiter(t.url, silentLogger);
-    fn = await serveFunction(createPlaceOrderFunction({ rt: testRuntime(t.db, 'place-order', sink.url), waiter, reconcileAfterSeconds: 1 }));
-    ada = await seedAccount(t.db, 10_000);
-    bo = await seedAccount(t.db, 10_000);
-    slot = await seedSlot(t.db, 100, 1_500);
-  });
-  afterAll(async () => {
-    await fn.close();
-    await sink.close();
-    await waiter.close();
-    await t.destroy();
-  });
-  beforeEach(() => {
-    sink.events.length = 0;
+    ada = await seedAccount(f.db, 10_000);
+    bo = await seedAccount(f.db, 10_000);
+    slot = await seedSlot(f.db, 100, 1_500);
   });
 
   const post = (body: unknown, options: { token?: string; key?: string; prefer?: string } = {}) =>
-    request(fn.url, 'POST', '/orders', {
+    request(f.url, 'POST', '/orders', {
       body,
       token: options.token ?? ada.token,
       headers: { ...(options.key !== null ? { 'idempotency-key': options.key ?? newId() } : {}), ...(options.prefer ? { prefer: options.prefer } : {}) },
@@ -50,7 +38,7 @@ describe('place-order', () => {
       expect(res.body).toMatchObject({ status: 'pending', amount: 3_000, seats: 2, accountId: ada.id, slotId: slot, reason: null });
       const id = (res.body as { id: string }).id;
       expect(res.headers.location).toBe(`/orders/${id}`);
-      expect(sink.ofType('order.placed').map((e) => e.data)).toEqual([{ orderId: id, accountId: ada.id, slotId: slot, seats: 2, amount: 3_000 }]);
+      expect(f.sink.ofType('order.placed').map((e) => e.data)).toEqual([{ orderId: id, accountId: ada.id, slotId: slot, seats: 2, amount: 3_000, payWithin: 0 }]);
     });
 
     it('uses the orderId the client chose', async () => {
@@ -60,7 +48,7 @@ describe('place-order', () => {
     });
 
     it('requires an Idempotency-Key', async () => {
-      const res = await request(fn.url, 'POST', '/orders', { body: { accountId: ada.id, slotId: slot }, token: ada.token });
+      const res = await request(f.url, 'POST', '/orders', { body: { accountId: ada.id, slotId: slot }, token: ada.token });
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ detail: expect.stringContaining('Idempotency-Key') });
     });
@@ -68,12 +56,12 @@ describe('place-order', () => {
     it('replays the first response for the same key and body, and places one order', async () => {
       const key = newId();
       const first = await post({ accountId: ada.id, slotId: slot }, { key });
-      const before = await snapshot(t.db);
+      const before = await snapshot(f.db);
       const again = await post({ accountId: ada.id, slotId: slot }, { key });
       expect(again.status).toBe(first.status);
       expect(again.body).toEqual(first.body);
       expect(again.headers['idempotent-replayed']).toBe('true');
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
     });
 
     it('answers 422 for the same key with another body', async () => {
@@ -89,7 +77,7 @@ describe('place-order', () => {
       const ids = new Set(answers.filter((a) => a.status === 202).map((a) => (a.body as { id: string }).id));
       expect(ids.size).toBe(1);
       expect(answers.every((a) => a.status === 202 || a.status === 409)).toBe(true);
-      expect(await t.db('orders').where({ id: [...ids][0] }).count()).toEqual([{ count: 1 }]);
+      expect(await f.db('orders').where({ id: [...ids][0] }).count()).toEqual([{ count: 1 }]);
     });
 
     it('scopes keys per account', async () => {
@@ -104,7 +92,7 @@ describe('place-order', () => {
       ['no token', undefined, 401],
       ['a forged token', `v1.${newId()}.${'A'.repeat(43)}`, 401],
     ])('answers %s with %i', async (_, token, status) => {
-      const res = await request(fn.url, 'POST', '/orders', {
+      const res = await request(f.url, 'POST', '/orders', {
         body: { accountId: ada.id, slotId: slot },
         headers: { 'idempotency-key': newId(), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       });
@@ -122,18 +110,22 @@ describe('place-order', () => {
       ['a non-uuid slot', { slotId: 'slot-1' }],
       ['an unknown field', { price: 1 }],
     ])('refuses %s with 400 and changes nothing', async (_, change) => {
-      const before = await snapshot(t.db);
+      const before = await snapshot(f.db);
       const res = await post({ accountId: ada.id, slotId: slot, ...change });
       expect(res.status).toBe(400);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
     });
 
-    it('with Prefer: wait, holds the response until the order is terminal and answers 201', async () => {
+    it('with Prefer: wait, holds the response until the saga is settled (terminal, letter recorded) and answers 201', async () => {
       const orderId = newId();
       const pending = post({ accountId: ada.id, slotId: slot, orderId }, { prefer: 'wait=5' });
       await new Promise((r) => setTimeout(r, 150));
       const charged = cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 8_500 });
-      expect((await deliver(fn.url, charged)).status).toBe(200);
+      expect((await deliver(f.url, charged)).status).toBe(200);
+      // Confirmed, but the letter is not there yet: the answer is still held.
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await Promise.race([pending.then(() => 'answered'), Promise.resolve('held')])).toBe('held');
+      await recordLetter(orderId, ada.id);
       const res = await pending;
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ id: orderId, status: 'confirmed' });
@@ -149,7 +141,8 @@ describe('place-order', () => {
       const during = await post(body, { key, prefer: 'wait=5' });
       expect(during.status).toBe(409);
       const charged = cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 8_500 });
-      await deliver(fn.url, charged);
+      await deliver(f.url, charged);
+      await recordLetter(orderId, ada.id);
       const answered = await first;
       expect(answered.status).toBe(201);
       const after = await post(body, { key, prefer: 'wait=5' });
@@ -161,12 +154,12 @@ describe('place-order', () => {
     it('an orderId that already exists answers as the order stands, and places nothing', async () => {
       const orderId = newId();
       await post({ accountId: ada.id, slotId: slot, orderId });
-      await deliver(fn.url, cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 1 }));
-      const before = await snapshot(t.db);
+      await deliver(f.url, cloudEvent('payment.charged', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, balance: 1 }));
+      const before = await snapshot(f.db);
       const again = await post({ accountId: ada.id, slotId: slot, orderId });
       expect(again.status).toBe(201);
       expect(again.body).toMatchObject({ id: orderId, status: 'confirmed' });
-      const { idempotency_keys: _k, ...rest } = await snapshot(t.db);
+      const { idempotency_keys: _k, ...rest } = await snapshot(f.db);
       const { idempotency_keys: _b, ...restBefore } = before;
       expect(rest).toEqual(restBefore);
     });
@@ -191,9 +184,9 @@ describe('place-order', () => {
       const orderId = newId();
       await post({ accountId: ada.id, slotId: slot, orderId });
       const rejected = cloudEvent('slot.rejected', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, reason: 'sold_out' });
-      const reply = await deliver(fn.url, rejected);
+      const reply = await deliver(f.url, rejected);
       expect(reply.event?.type).toBe('dev.ordersaga.order.cancelled');
-      const res = await request(fn.url, 'GET', `/orders/${orderId}`, { token: ada.token });
+      const res = await request(f.url, 'GET', `/orders/${orderId}`, { token: ada.token });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: orderId, status: 'cancelled', reason: 'sold_out' });
       const history = (res.body as { history: { step: string; eventId: string; eventType: string; source: string }[] }).history;
@@ -204,31 +197,31 @@ describe('place-order', () => {
     it("answers 404 for another account's order, and 401 without a token", async () => {
       const { body } = await post({ accountId: ada.id, slotId: slot });
       const id = (body as { id: string }).id;
-      expect((await request(fn.url, 'GET', `/orders/${id}`, { token: bo.token })).status).toBe(404);
-      expect((await request(fn.url, 'GET', `/orders/${id}`)).status).toBe(401);
+      expect((await request(f.url, 'GET', `/orders/${id}`, { token: bo.token })).status).toBe(404);
+      expect((await request(f.url, 'GET', `/orders/${id}`)).status).toBe(401);
     });
 
     it("GET /accounts/{id}/orders lists the account's orders only", async () => {
-      const res = await request(fn.url, 'GET', `/accounts/${bo.id}/orders`, { token: bo.token });
+      const res = await request(f.url, 'GET', `/accounts/${bo.id}/orders`, { token: bo.token });
       expect(res.status).toBe(200);
       expect((res.body as { accountId: string }[]).every((o) => o.accountId === bo.id)).toBe(true);
-      expect((await request(fn.url, 'GET', `/accounts/${bo.id}/orders`, { token: ada.token })).status).toBe(404);
+      expect((await request(f.url, 'GET', `/accounts/${bo.id}/orders`, { token: ada.token })).status).toBe(404);
     });
   });
 
   describe('events', () => {
     it('order.requested places the order under the id derived from (source, id); a redelivery places none', async () => {
       const command = cloudEvent('order.requested', { accountId: bo.id, slotId: slot, seats: 2 });
-      const first = await deliver(fn.url, command);
+      const first = await deliver(f.url, command);
       expect(first.event?.data).toMatchObject({ orderId: entityIdFor('order', command), amount: 3_000 });
-      const before = await snapshot(t.db);
-      const second = await deliver(fn.url, command);
+      const before = await snapshot(f.db);
+      const second = await deliver(f.url, command);
       expect(second.event?.id).toBe(first.event?.id);
-      expect(await snapshot(t.db)).toEqual(before);
+      expect(await snapshot(f.db)).toEqual(before);
     });
 
     it('order.requested for an unknown account is refused with 400 (final)', async () => {
-      const res = await deliver(fn.url, cloudEvent('order.requested', { accountId: newId(), slotId: slot }));
+      const res = await deliver(f.url, cloudEvent('order.requested', { accountId: newId(), slotId: slot }));
       expect(res.status).toBe(400);
     });
 
@@ -236,58 +229,58 @@ describe('place-order', () => {
       const orderId = newId();
       await post({ accountId: ada.id, slotId: slot, orderId });
       const core = { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500 };
-      await deliver(fn.url, cloudEvent('payment.charged', { ...core, balance: 1 }));
-      const late = await deliver(fn.url, cloudEvent('slot.released', { ...core, reason: 'insufficient_funds' }));
+      await deliver(f.url, cloudEvent('payment.charged', { ...core, balance: 1 }));
+      const late = await deliver(f.url, cloudEvent('slot.released', { ...core, reason: 'insufficient_funds' }));
       expect(late.status).toBe(204);
-      const order = await t.db('orders').where({ id: orderId }).first('status');
+      const order = await f.db('orders').where({ id: orderId }).first('status');
       expect(order.status).toBe('confirmed');
     });
   });
 
   describe('the reconciler', () => {
     it('on a PingSource tick, publishes the outbox left unpublished and re-drives stalled orders', async () => {
-      sink.status = 503;
+      f.sink.status = 503;
       const { body } = await post({ accountId: ada.id, slotId: slot });
       const id = (body as { id: string }).id;
-      sink.status = 202;
-      expect(sink.events).toHaveLength(0);
-      await t.db('orders').where({ id }).update({ updated_at: t.db.raw("now() - interval '1 minute'") });
-      await t.db('outbox').where({ subject: id }).update({ created_at: t.db.raw("now() - interval '1 minute'") });
+      f.sink.status = 202;
+      expect(f.sink.events).toHaveLength(0);
+      await f.db('orders').where({ id }).update({ updated_at: f.db.raw("now() - interval '1 minute'") });
+      await f.db('outbox').where({ subject: id }).update({ created_at: f.db.raw("now() - interval '1 minute'") });
       const ping = new CloudEvent({ id: newId(), source: '/apis/v1/namespaces/ordersaga/pingsources/reconciler', type: PING_TYPE, data: { task: 'reconcile' } });
-      const res = await deliver(fn.url, ping);
+      const res = await deliver(f.url, ping);
       expect(res.status).toBe(204);
-      const placed = sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id);
+      const placed = f.sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id);
       expect(placed.length).toBeGreaterThanOrEqual(1);
       expect(new Set(placed.map((e) => e.id)).size).toBe(1);
-      const row = await t.db('outbox').where({ subject: id }).first('published_at');
+      const row = await f.db('outbox').where({ subject: id }).first('published_at');
       expect(row.published_at).not.toBeNull();
     });
 
     it('drives a stalled order on again only after twice the previous wait', async () => {
       const { body } = await post({ accountId: ada.id, slotId: slot });
       const id = (body as { id: string }).id;
-      const placedCount = () => sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id).length;
+      const placedCount = () => f.sink.ofType('order.placed').filter((e) => (e.data as { orderId: string }).orderId === id).length;
       const tick = () =>
-        deliver(fn.url, new CloudEvent({ id: newId(), source: '/apis/v1/namespaces/ordersaga/pingsources/reconciler', type: PING_TYPE, data: {} }));
+        deliver(f.url, new CloudEvent({ id: newId(), source: '/apis/v1/namespaces/ordersaga/pingsources/reconciler', type: PING_TYPE, data: {} }));
       const before = placedCount();
       // Stalled for a minute (the function here drives orders on after 1 s).
-      await t.db('orders').where({ id }).update({ updated_at: t.db.raw("now() - interval '1 minute'") });
+      await f.db('orders').where({ id }).update({ updated_at: f.db.raw("now() - interval '1 minute'") });
       expect((await tick()).status).toBe(204);
       expect(placedCount()).toBe(before + 1);
-      const first = await t.db('orders').where({ id }).first('reconcile_attempts', 'reconciled_at');
+      const first = await f.db('orders').where({ id }).first('reconcile_attempts', 'reconciled_at');
       expect(first.reconcile_attempts).toBe(1);
       // At once again: nothing, the order was driven on just now.
       await tick();
       expect(placedCount()).toBe(before + 1);
       // 1.5 s later: still nothing, the second drive waits 2 s.
-      await t.db('orders').where({ id }).update({ reconciled_at: t.db.raw("now() - interval '1.5 seconds'") });
+      await f.db('orders').where({ id }).update({ reconciled_at: f.db.raw("now() - interval '1.5 seconds'") });
       await tick();
       expect(placedCount()).toBe(before + 1);
       // 2.5 s later: driven on a second time, and the next wait doubles again.
-      await t.db('orders').where({ id }).update({ reconciled_at: t.db.raw("now() - interval '2.5 seconds'") });
+      await f.db('orders').where({ id }).update({ reconciled_at: f.db.raw("now() - interval '2.5 seconds'") });
       await tick();
       expect(placedCount()).toBe(before + 2);
-      expect((await t.db('orders').where({ id }).first('reconcile_attempts')).reconcile_attempts).toBe(2);
+      expect((await f.db('orders').where({ id }).first('reconcile_attempts')).reconcile_attempts).toBe(2);
     });
   });
 });

@@ -1,12 +1,12 @@
 /**
  * Slots and their reservations. Seats are taken with one conditional
- * UPDATE (`reserved + seats <= capacity`), so concurrent orders can never
- * oversell; a CHECK constraint on the table is the last line of defence.
+ * UPDATE (`reserved + seats <= capacity`) under the slot's row lock, so
+ * concurrent orders can never oversell; a CHECK constraint on the table is
+ * the last line of defence. Every decision is recorded per order, so the
+ * same order under another event id is decided once.
  */
-import type { Db } from '../../lib/db.js';
+import type { Queries } from '../../lib/pg.js';
 import { NotFoundError } from '../../lib/errors.js';
-import type { Tx } from '../../lib/unit-of-work.js';
-import type { OrderPlaced, PaymentDeclined } from '../../events/index.js';
 
 export interface Slot {
   id: string;
@@ -17,100 +17,84 @@ export interface Slot {
   price: number;
 }
 
-interface SlotRow {
-  id: string;
-  name: string;
-  capacity: number;
-  reserved: number;
-  price: number;
+export const routines = [
+  String.raw`
+create or replace function slots_view(s slots)
+returns json language sql immutable as $$
+  select json_build_object('id', s.id, 'name', s.name, 'capacity', s.capacity, 'reserved', s.reserved,
+                           'available', s.capacity - s.reserved, 'price', s.price)
+$$;
+
+-- {slotId, name, capacity, price}: the slot, and slot.created.
+create or replace function slots_create(p json)
+returns json language plpgsql as $$
+declare
+  s slots;
+begin
+  insert into slots (id, name, capacity, price, reserved)
+  values ((p->>'slotId')::uuid, p->>'name', (p->>'capacity')::int, (p->>'price')::bigint, 0) returning * into s;
+  return json_build_object('result', slots_view(s), 'events', json_build_array(saga_out('slot.created', s.id::text,
+    json_build_object('slotId', s.id, 'name', s.name, 'capacity', s.capacity, 'price', s.price))));
+end $$;
+
+-- order.placed: slot.reserved, or slot.rejected (sold_out, unknown_slot).
+create or replace function slots_reserve(p json)
+returns json language plpgsql as $$
+declare
+  v_order uuid := (p->>'orderId')::uuid;
+  v_slot uuid := (p->>'slotId')::uuid;
+  v_seats int := (p->>'seats')::int;
+  v_reason text;
+begin
+  -- Reservations of one slot run one at a time: a concurrent delivery of the
+  -- same order (under another event id) sees this decision, not a sold-out slot.
+  perform 1 from slots where id = v_slot for update;
+  if exists (select 1 from reservations where order_id = v_order) or exists (select 1 from slot_rejections where order_id = v_order) then
+    return json_build_object('events', '[]'::json);
+  end if;
+  update slots set reserved = reserved + v_seats where id = v_slot and reserved + v_seats <= capacity;
+  if found then
+    insert into reservations (order_id, slot_id, seats, status) values (v_order, v_slot, v_seats, 'active');
+    return json_build_object('events', json_build_array(saga_out('slot.reserved', v_order::text, p)));
+  end if;
+  v_reason := case when exists (select 1 from slots where id = v_slot) then 'sold_out' else 'unknown_slot' end;
+  -- An unknown slot has no row to lock: a concurrent delivery may have decided first.
+  insert into slot_rejections (order_id, slot_id, reason) values (v_order, v_slot, v_reason) on conflict (order_id) do nothing;
+  if not found then
+    return json_build_object('events', '[]'::json);
+  end if;
+  return json_build_object('events', json_build_array(saga_out('slot.rejected', v_order::text, json_build_object(
+    'orderId', v_order, 'accountId', p->'accountId', 'slotId', v_slot, 'seats', v_seats, 'amount', p->'amount', 'reason', v_reason))));
+end $$;
+
+-- payment.declined (compensation): gives the seats back, slot.released.
+create or replace function slots_release(p json)
+returns json language plpgsql as $$
+declare
+  r reservations;
+begin
+  update reservations set status = 'released', released_at = now()
+   where order_id = (p->>'orderId')::uuid and status = 'active' returning * into r;
+  if not found then
+    return json_build_object('events', '[]'::json);
+  end if;
+  update slots set reserved = reserved - r.seats where id = r.slot_id;
+  return json_build_object('events', json_build_array(saga_out('slot.released', r.order_id::text, json_build_object(
+    'orderId', r.order_id, 'accountId', p->'accountId', 'slotId', r.slot_id, 'seats', r.seats, 'amount', p->'amount', 'reason', p->'reason'))));
+end $$;
+`,
+];
+
+export const CREATE_SLOT = 'slots_create';
+export const RESERVE_SEATS = 'slots_reserve';
+export const RELEASE_SEATS = 'slots_release';
+
+export async function listSlots(sql: Queries): Promise<Slot[]> {
+  return (await sql.one<{ slots: Slot[] }>("select coalesce(json_agg(slots_view(s) order by s.created_at), '[]') as slots from slots s"))!.slots;
 }
 
-const toSlot = (row: SlotRow): Slot => ({
-  id: row.id,
-  name: row.name,
-  capacity: row.capacity,
-  reserved: row.reserved,
-  available: row.capacity - row.reserved,
-  price: row.price,
-});
-
-export async function createSlot(tx: Tx, input: { slotId: string; name: string; capacity: number; price: number }): Promise<Slot> {
-  const [row] = await tx.trx('slots')
-    .insert({ id: input.slotId, name: input.name, capacity: input.capacity, price: input.price, reserved: 0 })
-    .returning<SlotRow[]>(['id', 'name', 'capacity', 'reserved', 'price']);
-  await tx.emit({
-    name: 'slot.created',
-    subject: input.slotId,
-    data: { slotId: input.slotId, name: input.name, capacity: input.capacity, price: input.price },
-  });
-  return toSlot(row!);
-}
-
-export async function listSlots(db: Db): Promise<Slot[]> {
-  const rows = await db('slots').orderBy('created_at').select<SlotRow[]>('id', 'name', 'capacity', 'reserved', 'price');
-  return rows.map(toSlot);
-}
-
-export async function findSlot(db: Db, slotId: string): Promise<Slot> {
-  const row = await db('slots').where({ id: slotId }).first<SlotRow | undefined>('id', 'name', 'capacity', 'reserved', 'price');
+export async function findSlot(sql: Queries, slotId: string): Promise<Slot> {
+  const row = await sql.one<{ slot: Slot }>('select slots_view(s) as slot from slots s where s.id = $1', [slotId]);
   if (!row) throw new NotFoundError(`No slot ${slotId}`);
-  return toSlot(row);
-}
-
-/** Reserves the order's seats, or rejects the order (`sold_out`, `unknown_slot`). */
-export async function reserveSeats(tx: Tx, order: OrderPlaced): Promise<void> {
-  // Lock the slot first: reservations of one slot then run one at a time, so a
-  // concurrent delivery of the same order (under another event id) sees this
-  // reservation instead of the seats it took, and is not rejected as sold_out.
-  await tx.trx('slots').where({ id: order.slotId }).forUpdate().first('id');
-  // Read after the lock, so a decision committed while this waited is seen.
-  const { rows } = await tx.trx.raw<{ rows: { held: string | null; rejected: string | null }[] }>(
-    'select (select status from reservations where order_id = ?) as held, (select reason from slot_rejections where order_id = ?) as rejected',
-    [order.orderId, order.orderId],
-  );
-  if (rows[0]?.held || rows[0]?.rejected) return; // decided under another delivery of this order
-  const [taken] = await tx.trx('slots')
-    .where({ id: order.slotId })
-    .andWhere(tx.trx.raw('reserved + ? <= capacity', [order.seats]))
-    .update({ reserved: tx.trx.raw('reserved + ?', [order.seats]) })
-    .returning('id');
-  if (taken) {
-    await tx.trx('reservations').insert({ order_id: order.orderId, slot_id: order.slotId, seats: order.seats, status: 'active' });
-    await tx.emit({ name: 'slot.reserved', subject: order.orderId, data: order });
-    return;
-  }
-  const exists = await tx.trx('slots').where({ id: order.slotId }).first('id');
-  const reason = exists ? 'sold_out' : 'unknown_slot';
-  // An unknown slot has no row to lock: a concurrent delivery may have decided first.
-  const recorded = await tx.trx('slot_rejections')
-    .insert({ order_id: order.orderId, slot_id: order.slotId, reason })
-    .onConflict('order_id')
-    .ignore()
-    .returning('order_id');
-  if (recorded.length === 0) return;
-  await tx.emit({ name: 'slot.rejected', subject: order.orderId, data: { ...order, reason } });
-}
-
-/** Compensation: gives back the seats of an order whose payment was declined. */
-export async function releaseSeats(tx: Tx, declined: PaymentDeclined): Promise<void> {
-  const [released] = await tx.trx('reservations')
-    .where({ order_id: declined.orderId, status: 'active' })
-    .update({ status: 'released', released_at: tx.trx.fn.now() })
-    .returning(['slot_id', 'seats']);
-  if (!released) return; // nothing held, or released already
-  await tx.trx('slots')
-    .where({ id: released.slot_id })
-    .update({ reserved: tx.trx.raw('reserved - ?', [released.seats]) });
-  await tx.emit({
-    name: 'slot.released',
-    subject: declined.orderId,
-    data: {
-      orderId: declined.orderId,
-      accountId: declined.accountId,
-      slotId: declined.slotId,
-      seats: declined.seats,
-      amount: declined.amount,
-      reason: declined.reason,
-    },
-  });
+  return row.slot;
 }

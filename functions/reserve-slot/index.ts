@@ -1,18 +1,13 @@
-/** reserve-slot: the slot catalogue, `order.placed` → reserve, `payment.declined` → release. */
-import { checkAdminToken } from '../../lib/auth.js';
-import { opt, readConfig } from '../../lib/config.js';
-import { createHttpFunction, type HttpFunction } from '../../lib/http-function.js';
+/** reserve-slot: the slot catalogue, `order.placed` → reserve seats, `payment.declined` → release them. */
+import { checkAdminToken, idParam } from '../../lib/auth.js';
+import { commitChange } from '../../lib/commit.js';
+import { opt } from '../../lib/config.js';
+import { defineFunction, step } from '../../lib/function.js';
 import { newId } from '../../lib/ids.js';
-import { idParam, runChange } from '../../lib/routes.js';
-import { baseOptions, createRuntime, type Runtime } from '../../lib/runtime.js';
+import { baseOptions } from '../../lib/runtime.js';
 import { bodyValidator } from '../../lib/validate.js';
 import { schemas } from '../../events/schemas.js';
-import { createSlot, findSlot, listSlots, releaseSeats, reserveSeats } from './domain.js';
-
-export const options = {
-  ...baseOptions,
-  adminToken: opt.secret('ADMIN_TOKEN', 'token that may create slots', 16),
-};
+import { CREATE_SLOT, findSlot, listSlots, RELEASE_SEATS, RESERVE_SEATS, routines, type Slot } from './domain.js';
 
 const { name, capacity, price } = schemas['slot.created'].properties;
 const readNewSlot = bodyValidator<{ name: string; capacity: number; price: number }>({
@@ -22,34 +17,28 @@ const readNewSlot = bodyValidator<{ name: string; capacity: number; price: numbe
   properties: { name, capacity, price },
 });
 
-export function createReserveSlotFunction(rt: Runtime, adminToken: string): HttpFunction {
-  return createHttpFunction(rt, {
-    routes: [
-      {
-        method: 'POST',
-        path: '/slots',
-        async handle(req) {
-          checkAdminToken(adminToken, req.header('authorization'));
-          const body = readNewSlot(req.body);
-          const slot = await runChange(rt, (tx) => createSlot(tx, { slotId: newId(), ...body }));
-          return { status: 201, body: slot, headers: { Location: `/slots/${slot.id}` } };
-        },
+export default defineFunction({
+  name: 'reserve-slot',
+  role: 'Keeps the slots and their seats: reserves them for orders, and gives them back when a payment fails.',
+  options: { ...baseOptions, adminToken: opt.secret('ADMIN_TOKEN', 'token that may create slots', 16) },
+  setup: (_rt, config) => ({ adminToken: config.adminToken }),
+  routines,
+  consumes: {
+    'order.placed': step(RESERVE_SEATS, ['slot.reserved', 'slot.rejected'], 'reserves the seats, or rejects the order (sold_out, unknown_slot)'),
+    'payment.declined': step(RELEASE_SEATS, ['slot.released'], "gives the order's seats back", { compensation: true }),
+  },
+  routes: [
+    {
+      method: 'POST',
+      path: '/slots',
+      emits: ['slot.created'],
+      async handle(req, { rt, deps }) {
+        checkAdminToken(deps.adminToken, req.header('authorization'));
+        const slot = await commitChange<Slot>(rt, CREATE_SLOT, { slotId: newId(), ...readNewSlot(req.body) });
+        return { status: 201, body: slot, headers: { Location: `/slots/${slot.id}` } };
       },
-      { method: 'GET', path: '/slots', handle: async () => ({ status: 200, body: await listSlots(rt.db) }) },
-      {
-        method: 'GET',
-        path: '/slots/:slotId',
-        handle: async (req) => ({ status: 200, body: await findSlot(rt.db, idParam(req, 'slotId')) }),
-      },
-    ],
-    events: {
-      'order.placed': (tx, event) => reserveSeats(tx, event.data),
-      'payment.declined': (tx, event) => releaseSeats(tx, event.data),
     },
-  });
-}
-
-export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
-  const config = readConfig(options, env);
-  return createReserveSlotFunction(createRuntime('reserve-slot', config), config.adminToken);
-}
+    { method: 'GET', path: '/slots', handle: async (_req, { rt }) => ({ status: 200, body: await listSlots(rt.sql) }) },
+    { method: 'GET', path: '/slots/:slotId', handle: async (req, { rt }) => ({ status: 200, body: await findSlot(rt.sql, idParam(req, 'slotId')) }) },
+  ],
+});

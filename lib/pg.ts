@@ -1,0 +1,89 @@
+/**
+ * The functions' database: node-postgres directly, one pool per process,
+ * every statement prepared once per connection. Each saga step is one call
+ * of a server-side routine (inbox, effect and outbox in one statement), so
+ * this is the whole of a delivery's database work; knex stays for
+ * migrations, tests and admin tools.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+
+// Money is integer minor units capped far below 2^53 by the schemas, so int8
+// columns are safe to read as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export interface SqlOptions {
+  url: string;
+  poolMax?: number;
+  /** Name reported to PostgreSQL (pg_stat_activity.application_name). */
+  applicationName?: string;
+}
+
+/** Runs prepared statements. */
+export interface Queries {
+  /** The rows of `text` with `values` bound to `$1, $2, …`. */
+  query<T = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  one<T = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<T | undefined>;
+}
+
+/** A pool of connections. */
+export interface Sql extends Queries {
+  /** Runs `work` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
+  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+type Runner = { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }> };
+
+function queriesOf(runner: Runner): Queries {
+  const query = async <T>(text: string, values: readonly unknown[] = []) =>
+    (await runner.query({ name: statementName(text), text, values: values as unknown[] })).rows as T[];
+  return { query, one: async <T>(text: string, values?: readonly unknown[]) => (await query<T>(text, values))[0] };
+}
+
+// One name per statement text: the server plans it once per connection.
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `s${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: SqlOptions): Sql {
+  const pool = new pg.Pool({
+    connectionString: url,
+    application_name: applicationName,
+    max: poolMax,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+  });
+  // A connection that breaks while idle (the server restarted) is dropped by
+  // the pool; without a listener its error would end the process.
+  pool.on('error', () => {});
+  return {
+    ...queriesOf(pool),
+    async transaction(work) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('begin');
+        const result = await work(queriesOf(client));
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        // A connection that cannot even roll back is broken: the pool drops it.
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    end: () => pool.end(),
+  };
+}
