@@ -152,16 +152,6 @@ describe('accounts', () => {
       expect(res.event?.type).toBe('dev.ordersaga.account.created');
     });
 
-    it('a redelivered account.requested opens one account and replies the same event', async () => {
-      const command = cloudEvent('account.requested', { email: 'dup@example.com', name: 'Dup' });
-      const first = await deliver(f.url, command);
-      const before = await snapshot(f.db);
-      const second = await deliver(f.url, command);
-      expect(second.status).toBe(200);
-      expect(second.event?.id).toBe(first.event?.id);
-      expect(await snapshot(f.db)).toEqual(before);
-    });
-
     it('concurrent duplicates open one account', async () => {
       const command = cloudEvent('account.requested', { email: 'race@example.com', name: 'Race' });
       const answers = await Promise.all(Array.from({ length: 8 }, () => deliver(f.url, command)));

@@ -84,19 +84,6 @@ describe('charge', () => {
       expect(await f.db('ledger').where({ reference: order.orderId }).count()).toEqual([{ count: 0 }]);
     });
 
-    it('a redelivered slot.reserved charges once and replies the same payment.charged', async () => {
-      const ada = await seedAccount(f.db, 100);
-      const event = cloudEvent('slot.reserved', reserved(ada.id, 30));
-      const first = await deliver(f.url, event);
-      const before = await snapshot(f.db);
-      const second = await deliver(f.url, event);
-      expect(second.status).toBe(200);
-      expect(second.event?.id).toBe(first.event?.id);
-      expect(second.event?.data).toEqual(first.event?.data);
-      expect(await snapshot(f.db)).toEqual(before);
-      expect(await balanceOf(f.db, ada.id)).toBe(70);
-    });
-
     it('a redelivered decline replies the same payment.declined, even after a deposit', async () => {
       const ada = await seedAccount(f.db, 10);
       const event = cloudEvent('slot.reserved', reserved(ada.id, 30));

@@ -362,19 +362,6 @@ describe('deposit', () => {
       expect(res.event?.data).toMatchObject({ depositId: entityIdFor('deposit', command), balance: 50 });
     });
 
-    it('a redelivered deposit.requested deposits once and replies the same event', async () => {
-      const ada = await seedAccount(f.db);
-      const command = cloudEvent('deposit.requested', { accountId: ada.id, amount: 75 });
-      const first = await deliver(f.url, command);
-      const before = await snapshot(f.db);
-      const second = await deliver(f.url, command);
-      expect(second.status).toBe(200);
-      expect(second.event?.id).toBe(first.event?.id);
-      expect(second.event?.data).toEqual(first.event?.data);
-      expect(await snapshot(f.db)).toEqual(before);
-      expect(await balanceOf(f.db, ada.id)).toBe(75);
-    });
-
     it('concurrent duplicates deposit once, all answered 200 with one reply', async () => {
       const ada = await seedAccount(f.db);
       const command = cloudEvent('deposit.requested', { accountId: ada.id, amount: 60 });

@@ -100,18 +100,6 @@ describe('notify', () => {
   });
 
   describe('duplicates', () => {
-    it('a redelivered order.confirmed writes one letter and replies the same event', async () => {
-      const ada = await seedAccount(f.db);
-      const event = cloudEvent('order.confirmed', confirmed(ada));
-      const first = await deliver(f.url, event);
-      const before = await snapshot(f.db);
-      const second = await deliver(f.url, event);
-      expect(second.status).toBe(200);
-      expect(second.event?.id).toBe(first.event?.id);
-      expect(await snapshot(f.db)).toEqual(before);
-      expect(handed).toBe(1);
-    });
-
     it('concurrent duplicates of one delivery write one letter, all answered 200 with one reply', async () => {
       const ada = await seedAccount(f.db);
       const order = confirmed(ada);
