@@ -4,14 +4,15 @@
  * outbox events commit together or not at all, in one round trip.
  *
  * A step routine takes the step's input (json) and returns
- * `{"result": …, "events": [{"name", "subject", "data"}, …]}`; these
- * routines wrap it:
- * - `saga_consume`: a delivery, at most once per (consumer, source, id). A
+ * `{"result": …, "events": [{"name", "subject", "data"}, …]}`. Each step S
+ * gets three wrappers, made from the templates below (`stepWrappers`), which
+ * call it directly so that PostgreSQL plans the call once per connection:
+ * - `S__consume`: a delivery, at most once per (consumer, source, id). A
  *   redelivery changes nothing and gets the reply the first one produced.
  *   One event is the reply (its id chosen by the caller); several go to
  *   K_SINK through the outbox.
- * - `saga_idempotent`: an HTTP request under an Idempotency-Key (SPEC §3).
- * - `saga_change`: an HTTP request that needs no key (opening an account).
+ * - `S__idempotent`: an HTTP request under an Idempotency-Key (SPEC §3).
+ * - `S__change`: an HTTP request that needs no key (opening an account).
  *
  * Business refusals are raised with SQLSTATE `OS<http status>` (e.g.
  * `OS409`); lib/errors.ts maps them to the named errors.
@@ -55,86 +56,6 @@ begin
   return array_to_json(produced);
 end $$;
 
--- Runs step p_step for one delivery, once per (consumer, source, id).
--- Concurrent duplicates serialize on the inbox's primary key: the second
--- waits for the first to commit, then finds it.
-create or replace function saga_consume(p_fn text, p_source text, p_id text, p_type text, p_reply_id uuid, p_step text, p_input json)
-returns table (duplicate boolean, events json) language plpgsql as $$
-declare
-  outcome json;
-  n int;
-begin
-  insert into inbox (consumer, source, id, type, reply_event_id) values (p_fn, p_source, p_id, p_type, p_reply_id)
-  on conflict (consumer, source, id) do nothing;
-  if not found then
-    return query select true, coalesce(
-      (select json_build_array(o.event) from inbox i join outbox o on o.id = i.reply_event_id
-        where i.consumer = p_fn and i.source = p_source and i.id = p_id), '[]'::json);
-    return;
-  end if;
-  execute format('select %I($1)', p_step) into outcome using p_input;
-  n := coalesce(json_array_length(outcome->'events'), 0);
-  return query select false, saga_emit(p_fn, case when n = 1 then 'reply' else 'sink' end, outcome->'events',
-                                       case when n = 1 then p_reply_id end);
-end $$;
-
--- Runs step p_step once per Idempotency-Key (scoped per account). Its result
--- is {status, body}; a business refusal (OS409) is stored and replayed like a
--- success, any other error stores nothing, so the client may retry. A
--- transaction-scoped advisory lock tells a request still in flight (409)
--- from a replay; a held record (p_hold_seconds) is in flight until
--- completed or expired.
-create or replace function saga_idempotent(p_fn text, p_scope text, p_key text, p_fingerprint text, p_hold_seconds int,
-                                           p_step text, p_input json)
-returns table (replayed boolean, status int, body json, events json) language plpgsql as $$
-declare
-  existing record;
-  outcome json;
-  v_status int;
-  v_body json;
-  v_events json := '[]';
-begin
-  if not pg_try_advisory_xact_lock(hashtextextended('idempotency' || chr(10) || p_scope || chr(10) || p_key, 0)) then
-    raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
-  end if;
-  select k.fingerprint, k.status_code, k.response, coalesce(k.held_until > now(), false) as held into existing
-    from idempotency_keys k where k.scope = p_scope and k.key = p_key;
-  if found then
-    if existing.fingerprint <> p_fingerprint then
-      raise exception 'This Idempotency-Key was already used with a different request' using errcode = 'OS422';
-    end if;
-    if existing.held then
-      raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
-    end if;
-    return query select true, existing.status_code, existing.response, '[]'::json;
-    return;
-  end if;
-  begin
-    execute format('select %I($1)', p_step) into outcome using p_input;
-    v_status := (outcome->'result'->>'status')::int;
-    v_body := outcome->'result'->'body';
-    v_events := saga_emit(p_fn, 'sink', outcome->'events', null);
-  exception when sqlstate 'OS409' then
-    v_status := 409;
-    v_body := json_build_object('type', 'about:blank', 'title', 'Conflict', 'status', 409, 'detail', sqlerrm);
-    v_events := '[]';
-  end;
-  insert into idempotency_keys (scope, key, fingerprint, status_code, response, held_until)
-  values (p_scope, p_key, p_fingerprint, v_status, v_body,
-          case when p_hold_seconds > 0 then now() + make_interval(secs => p_hold_seconds) end);
-  return query select false, v_status, v_body, v_events;
-end $$;
-
--- Runs step p_step for a request that needs no Idempotency-Key.
-create or replace function saga_change(p_fn text, p_step text, p_input json)
-returns table (result json, events json) language plpgsql as $$
-declare
-  outcome json;
-begin
-  execute format('select %I($1)', p_step) into outcome using p_input;
-  return query select outcome->'result', saga_emit(p_fn, 'sink', outcome->'events', null);
-end $$;
-
 -- Marks events published, without waiting for the disk: a mark lost to a
 -- crash only means the sweep publishes the event again, and consumers dedupe.
 create or replace function saga_mark_published(p_ids uuid[])
@@ -165,3 +86,96 @@ returns json language sql immutable as $$
   select json_build_object('name', p_name, 'subject', p_subject, 'data', p_data)
 $$;
 `;
+
+const STEP_NAME = /^[a-z][a-z0-9_]*$/;
+
+/** The three wrappers of step routine `step` (a function of one json argument returning json). */
+export function stepWrappers(step: string): string {
+  if (!STEP_NAME.test(step)) throw new Error(`${step} is not a step routine's name`);
+  return String.raw`
+-- Runs step ${step} for one delivery, once per (consumer, source, id).
+-- Concurrent duplicates serialize on the inbox's primary key: the second
+-- waits for the first to commit, then finds it.
+create or replace function ${step}__consume(p_fn text, p_source text, p_id text, p_type text, p_reply_id uuid, p_input json)
+returns table (duplicate boolean, events json) language plpgsql as $$
+declare
+  outcome json;
+  n int;
+begin
+  insert into inbox (consumer, source, id, type, reply_event_id) values (p_fn, p_source, p_id, p_type, p_reply_id)
+  on conflict (consumer, source, id) do nothing;
+  if not found then
+    return query select true, coalesce(
+      (select json_build_array(o.event) from inbox i join outbox o on o.id = i.reply_event_id
+        where i.consumer = p_fn and i.source = p_source and i.id = p_id), '[]'::json);
+    return;
+  end if;
+  outcome := ${step}(p_input);
+  n := coalesce(json_array_length(outcome->'events'), 0);
+  return query select false, saga_emit(p_fn, case when n = 1 then 'reply' else 'sink' end, outcome->'events',
+                                       case when n = 1 then p_reply_id end);
+end $$;
+
+-- Runs step ${step} once per Idempotency-Key (scoped per account). Its result
+-- is {status, body}; a business refusal (OS409) is stored and replayed like a
+-- success, any other error stores nothing, so the client may retry. A
+-- transaction-scoped advisory lock tells a request still in flight (409)
+-- from a replay; a held record (p_hold_seconds) is in flight until
+-- completed or expired.
+create or replace function ${step}__idempotent(p_fn text, p_scope text, p_key text, p_fingerprint text, p_hold_seconds int, p_input json)
+returns table (replayed boolean, status int, body json, events json) language plpgsql as $$
+declare
+  existing record;
+  outcome json;
+  v_status int;
+  v_body json;
+  v_events json := '[]';
+begin
+  if not pg_try_advisory_xact_lock(hashtextextended('idempotency' || chr(10) || p_scope || chr(10) || p_key, 0)) then
+    raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
+  end if;
+  select k.fingerprint, k.status_code, k.response, coalesce(k.held_until > now(), false) as held into existing
+    from idempotency_keys k where k.scope = p_scope and k.key = p_key;
+  if found then
+    if existing.fingerprint <> p_fingerprint then
+      raise exception 'This Idempotency-Key was already used with a different request' using errcode = 'OS422';
+    end if;
+    if existing.held then
+      raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
+    end if;
+    return query select true, existing.status_code, existing.response, '[]'::json;
+    return;
+  end if;
+  begin
+    outcome := ${step}(p_input);
+    v_status := (outcome->'result'->>'status')::int;
+    v_body := outcome->'result'->'body';
+    v_events := saga_emit(p_fn, 'sink', outcome->'events', null);
+  exception when sqlstate 'OS409' then
+    v_status := 409;
+    v_body := json_build_object('type', 'about:blank', 'title', 'Conflict', 'status', 409, 'detail', sqlerrm);
+    v_events := '[]';
+  end;
+  insert into idempotency_keys (scope, key, fingerprint, status_code, response, held_until)
+  values (p_scope, p_key, p_fingerprint, v_status, v_body,
+          case when p_hold_seconds > 0 then now() + make_interval(secs => p_hold_seconds) end);
+  return query select false, v_status, v_body, v_events;
+end $$;
+
+-- Runs step p_step for a request that needs no Idempotency-Key.
+create or replace function ${step}__change(p_fn text, p_input json)
+returns table (result json, events json) language plpgsql as $$
+declare
+  outcome json;
+begin
+  outcome := ${step}(p_input);
+  return query select outcome->'result', saga_emit(p_fn, 'sink', outcome->'events', null);
+end $$;
+
+`;
+}
+
+/** The step routines among `routines`: every function of one json argument that returns json. */
+export function stepNamesOf(routines: readonly string[]): string[] {
+  return routines.flatMap((sql) => [...sql.matchAll(/create or replace function (\w+)\s*\(\s*\w+ json\s*\)\s*returns json/gi)].map((m) => m[1]!));
+}

@@ -9,6 +9,7 @@ import { snapshot } from '../test/fixtures.js';
 import { ConflictError, IdempotencyMismatchError, NotFoundError, ValidationError, fromDatabaseError } from './errors.js';
 import { newId } from './ids.js';
 import { change, consume, fingerprintOf, idempotent, requireIdempotencyKey, type IdempotencyKey } from './messaging.js';
+import { stepNamesOf, stepWrappers } from './messaging.sql.js';
 import { createSql, type Sql } from './pg.js';
 
 describe('the request fingerprint', () => {
@@ -71,12 +72,12 @@ begin
 end $$;
 `;
 
-describe('a step run for a delivery (saga_consume)', () => {
+describe('a step run for a delivery (<step>__consume)', () => {
   let t: TestDatabase;
   let sql: Sql;
   beforeAll(async () => {
     t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS);
+    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
     sql = createSql({ url: t.url, poolMax: 10 });
   });
   afterAll(async () => {
@@ -152,12 +153,12 @@ describe('a step run for a delivery (saga_consume)', () => {
   });
 });
 
-describe('a request under an Idempotency-Key (saga_idempotent)', () => {
+describe('a request under an Idempotency-Key (<step>__idempotent)', () => {
   let t: TestDatabase;
   let sql: Sql;
   beforeAll(async () => {
     t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS);
+    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
     sql = createSql({ url: t.url, poolMax: 10 });
   });
   afterAll(async () => {
@@ -227,12 +228,12 @@ describe('a request under an Idempotency-Key (saga_idempotent)', () => {
   });
 });
 
-describe('a request that needs no key (saga_change)', () => {
+describe('a request that needs no key (<step>__change)', () => {
   let t: TestDatabase;
   let sql: Sql;
   beforeAll(async () => {
     t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS);
+    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
     sql = createSql({ url: t.url });
   });
   afterAll(async () => {
@@ -244,5 +245,15 @@ describe('a request that needs no key (saga_change)', () => {
     const { result, events } = await change(sql, 'tester', 'test_step', { events: 1 });
     expect(result).toEqual({ status: 201, body: { n: 'effect' } });
     expect(await t.db('outbox').where({ id: events[0]!.id }).first('delivery', 'published_at')).toEqual({ delivery: 'sink', published_at: null });
+  });
+});
+
+describe('the step wrappers', () => {
+  it('are made for every step routine (one json argument, json result), and only those', () => {
+    expect(stepNamesOf([TEST_STEPS, 'create or replace function not_a_step(p_id uuid) returns json as $$ $$;'])).toEqual(['test_step']);
+  });
+
+  it('refuse a name that is not an identifier', () => {
+    expect(() => stepWrappers('x; drop table accounts')).toThrow('not a step routine');
   });
 });

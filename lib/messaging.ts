@@ -1,7 +1,8 @@
 /**
  * Calls of the messaging routines (lib/messaging.sql.ts): each saga step,
- * HTTP change and idempotent request is one statement, whose result carries
- * the CloudEvents it produced.
+ * HTTP change and idempotent request is one statement (the step's wrapper:
+ * `<step>__consume`, `__idempotent`, `__change`), whose result carries the
+ * CloudEvents it produced. Step names come from the code, never from input.
  */
 import { createHash } from 'node:crypto';
 import { ValidationError } from './errors.js';
@@ -40,13 +41,12 @@ export interface Delivered {
 
 /** Runs step routine `step` for `delivered` at most once for consumer `fn`. */
 export async function consume(sql: Queries, fn: string, delivered: Delivered, replyId: string, step: string, input: unknown): Promise<Consumed> {
-  const row = await sql.one<{ duplicate: boolean; events: SagaEvent[] }>('select * from saga_consume($1, $2, $3, $4, $5, $6, $7)', [
+  const row = await sql.one<{ duplicate: boolean; events: SagaEvent[] }>(`select * from ${step}__consume($1, $2, $3, $4, $5, $6)`, [
     fn,
     delivered.source,
     delivered.id,
     delivered.type,
     replyId,
-    step,
     JSON.stringify(input),
   ]);
   return { duplicate: row!.duplicate, events: row!.events };
@@ -76,13 +76,12 @@ export interface IdempotentOutcome {
 
 /** Runs step routine `step` once per key; a replay returns the stored response. */
 export async function idempotent(sql: Queries, fn: string, id: IdempotencyKey, step: string, input: unknown): Promise<IdempotentOutcome> {
-  const row = await sql.one<IdempotentOutcome>('select * from saga_idempotent($1, $2, $3, $4, $5, $6, $7)', [
+  const row = await sql.one<IdempotentOutcome>(`select * from ${step}__idempotent($1, $2, $3, $4, $5, $6)`, [
     fn,
     id.scope,
     id.key,
     id.fingerprint,
     id.holdSeconds ?? 0,
-    step,
     JSON.stringify(input),
   ]);
   return row!;
@@ -90,7 +89,7 @@ export async function idempotent(sql: Queries, fn: string, id: IdempotencyKey, s
 
 /** Runs step routine `step` for a request that needs no key; returns its result and events. */
 export async function change<T>(sql: Queries, fn: string, step: string, input: unknown): Promise<{ result: T; events: SagaEvent[] }> {
-  const row = await sql.one<{ result: T; events: SagaEvent[] }>('select * from saga_change($1, $2, $3)', [fn, step, JSON.stringify(input)]);
+  const row = await sql.one<{ result: T; events: SagaEvent[] }>(`select * from ${step}__change($1, $2)`, [fn, JSON.stringify(input)]);
   return row!;
 }
 

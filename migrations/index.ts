@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../lib/db.js';
-import { messagingRoutines } from '../lib/messaging.sql.js';
+import { messagingRoutines, stepNamesOf, stepWrappers } from '../lib/messaging.sql.js';
 import { FUNCTIONS } from '../functions/registry.js';
 import * as createAccounts from './20261121000001_create_accounts.js';
 import * as createSlots from './20261121000002_create_slots.js';
@@ -36,11 +36,17 @@ const migrationSource: Knex.MigrationSource<string> = {
 };
 
 /**
- * Every server-side routine: the messaging mechanism, then each function's
- * steps. They are `create or replace`, applied after the migrations on
- * every run, so a routine's source is the one in the code.
+ * Every server-side routine: the messaging mechanism, each function's
+ * steps, and each step's wrappers (lib/messaging.sql.ts). They are `create
+ * or replace`, applied after the migrations on every run, so a routine's
+ * source is the one in the code.
  */
-export const ROUTINES: readonly string[] = [messagingRoutines, ...FUNCTIONS.flatMap((fn) => fn.routines)];
+const FUNCTION_ROUTINES = FUNCTIONS.flatMap((fn) => fn.routines);
+export const ROUTINES: readonly string[] = [
+  messagingRoutines,
+  ...FUNCTION_ROUTINES,
+  ...stepNamesOf([messagingRoutines, ...FUNCTION_ROUTINES]).map(stepWrappers),
+];
 
 /** Brings the schema to the newest migration and installs the routines; returns the migrations applied. */
 export async function migrateLatest(db: Db): Promise<string[]> {
