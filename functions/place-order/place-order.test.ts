@@ -109,6 +109,9 @@ describe('place-order', () => {
       ['seats 1.5', { seats: 1.5 }],
       ['a non-uuid slot', { slotId: 'slot-1' }],
       ['an unknown field', { price: 1 }],
+      ['payWithin -1', { payWithin: -1 }],
+      ['payWithin over a day', { payWithin: 86_401 }],
+      ['payWithin 1.5', { payWithin: 1.5 }],
     ])('refuses %s with 400 and changes nothing', async (_, change) => {
       const before = await snapshot(f.db);
       const res = await post({ accountId: ada.id, slotId: slot, ...change });
@@ -234,6 +237,91 @@ describe('place-order', () => {
       expect(late.status).toBe(204);
       const order = await f.db('orders').where({ id: orderId }).first('status');
       expect(order.status).toBe('confirmed');
+    });
+  });
+
+  describe('waiting for funds', () => {
+    const awaiting = (orderId: string, accountId = ada.id) =>
+      cloudEvent('payment.awaiting', { orderId, accountId, slotId: slot, seats: 1, amount: 1_500, balance: 0, deadline: new Date(Date.now() + 30_000).toISOString() });
+
+    it('takes payWithin, and publishes it with order.placed', async () => {
+      const res = await post({ accountId: ada.id, slotId: slot, payWithin: 30 });
+      expect(res.body).toMatchObject({ status: 'pending', payWithin: 30, paymentDeadline: null });
+      expect(f.sink.ofType('order.placed').map((e) => (e.data as { payWithin: number }).payWithin)).toEqual([30]);
+    });
+
+    it('payment.awaiting makes the order awaiting_funds, with its deadline', async () => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId, payWithin: 30 });
+      const event = awaiting(orderId);
+      expect((await deliver(f.url, event)).status).toBe(204);
+      const order = (await request(f.url, 'GET', `/orders/${orderId}`, { token: ada.token })).body as { status: string; paymentDeadline: string };
+      expect(order).toMatchObject({ status: 'awaiting_funds', paymentDeadline: (event.data as { deadline: string }).deadline });
+    });
+
+    it('GET /accounts/{id}/orders?status=awaiting_funds lists the waiting orders only; an unknown status is 400', async () => {
+      const orderId = newId();
+      await post({ accountId: bo.id, slotId: slot, orderId, payWithin: 30 }, { token: bo.token });
+      await post({ accountId: bo.id, slotId: slot }, { token: bo.token });
+      await deliver(f.url, awaiting(orderId, bo.id));
+      const res = await request(f.url, 'GET', `/accounts/${bo.id}/orders?status=awaiting_funds`, { token: bo.token });
+      expect((res.body as { id: string }[]).map((o) => o.id)).toEqual([orderId]);
+      expect((await request(f.url, 'GET', `/accounts/${bo.id}/orders?status=lost`, { token: bo.token })).status).toBe(400);
+    });
+
+    it('POST /orders/{id}/cancel asks charge to cancel a waiting order (202, order.cancellation.requested)', async () => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId, payWithin: 30 });
+      await deliver(f.url, awaiting(orderId));
+      f.sink.events.length = 0;
+      const res = await request(f.url, 'POST', `/orders/${orderId}/cancel`, { token: ada.token });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id: orderId, status: 'awaiting_funds' });
+      expect(f.sink.ofType('order.cancellation.requested').map((e) => e.data)).toEqual([{ orderId, accountId: ada.id }]);
+    });
+
+    it.each([
+      ['a pending order', async (orderId: string) => orderId],
+      ['a cancelled order', async (orderId: string) => (await deliver(f.url, cloudEvent('slot.rejected', { orderId, accountId: ada.id, slotId: slot, seats: 1, amount: 1_500, reason: 'sold_out' })), orderId)],
+    ])('POST /orders/{id}/cancel answers 409 with a problem document for %s, and changes nothing', async (_, bring) => {
+      const orderId = newId();
+      await post({ accountId: ada.id, slotId: slot, orderId, payWithin: 30 });
+      await bring(orderId);
+      const before = await snapshot(f.db);
+      const res = await request(f.url, 'POST', `/orders/${orderId}/cancel`, { token: ada.token });
+      expect(res.status).toBe(409);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 409, detail: expect.stringContaining('only an order waiting for funds can be cancelled') });
+      expect(await snapshot(f.db)).toEqual(before);
+    });
+
+    it("POST /orders/{id}/cancel answers 401 without a token, 404 for another account's order", async () => {
+      const { body } = await post({ accountId: ada.id, slotId: slot, payWithin: 30 });
+      const id = (body as { id: string }).id;
+      expect((await request(f.url, 'POST', `/orders/${id}/cancel`)).status).toBe(401);
+      expect((await request(f.url, 'POST', `/orders/${id}/cancel`, { token: bo.token })).status).toBe(404);
+    });
+
+    it('with payWithin and Prefer: wait=N, answers 202 with awaiting_funds when N runs out first', async () => {
+      const orderId = newId();
+      const pending = post({ accountId: ada.id, slotId: slot, orderId, payWithin: 30 }, { prefer: 'wait=1' });
+      await new Promise((r) => setTimeout(r, 150));
+      await deliver(f.url, awaiting(orderId));
+      const res = await pending;
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id: orderId, status: 'awaiting_funds' });
+    });
+  });
+
+  describe('PAYMENT_WAIT_SECONDS', () => {
+    const waiting = useFunction(placeOrder, { PAYMENT_WAIT_SECONDS: '45' });
+    it('is the payWithin of an order that names none', async () => {
+      const account = await seedAccount(waiting.db);
+      const slotId = await seedSlot(waiting.db, 5, 100);
+      const res = await request(waiting.url, 'POST', '/orders', { body: { accountId: account.id, slotId }, token: account.token, headers: { 'idempotency-key': newId() } });
+      expect(res.body).toMatchObject({ payWithin: 45 });
+      const named = await request(waiting.url, 'POST', '/orders', { body: { accountId: account.id, slotId, payWithin: 0 }, token: account.token, headers: { 'idempotency-key': newId() } });
+      expect(named.body).toMatchObject({ payWithin: 0 });
     });
   });
 
