@@ -97,6 +97,12 @@ function preparePeers(): void {
   }
 }
 
+/** The peers' versions as installed, for the report. */
+function peerVersions(): string {
+  const version = (name: string) => (JSON.parse(readFileSync(path.join(PEERS_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return `Restate server ${version('@restatedev/restate-server')} + TypeScript SDK ${version('@restatedev/restate-sdk')}; DBOS Transact ${version('@dbos-inc/dbos-sdk')}`;
+}
+
 async function withAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -215,6 +221,7 @@ async function main(): Promise<void> {
   const server = await runPostgres(PORTS.postgres);
   const { adminUrl } = server;
   const results: SystemResult[] = [];
+  const load = os.loadavg()[0]!.toFixed(1);
   let postgres = '';
   try {
     postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v);
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
   const targets = targetsOf(results, settings.levels, baselineCpuMs);
   const heading =
     `## ordersaga, Restate and DBOS, side by side\n\n` +
-    `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores; Node ${process.version}; PostgreSQL ${postgres}; ` +
+    `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (load average ${load} at the start); Node ${process.version}; PostgreSQL ${postgres}; ${peerVersions()}; ` +
     `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up; every order waited to its terminal status and its letter; ` +
     `1 in ${UNDERFUNDED_EVERY} accounts underfunded (its orders cancelled insufficient_funds, seats released). ` +
     `CPU per order: every process of the system plus PostgreSQL, from /proc.`;
