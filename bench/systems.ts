@@ -175,7 +175,10 @@ function startProcess(file: string, args: string[], env: Record<string, string>,
         child.stderr!.on('data', check);
         void exited.then((code) => {
           clearTimeout(timer);
-          reject(new Error(`${path.basename(file)} exited with ${code}:\n${output.slice(-3000)}`));
+          // The error's own line says more than the last one (Node's version, after a crash).
+          const lines = output.trim().split('\n');
+          const cause = lines.find((l) => /\w*Error\b:/.test(l)) ?? lines.at(-1) ?? '';
+          reject(new Error(`${path.basename(file)} exited with ${code} (${cause.trim().slice(0, 200)}):\n${output.slice(-3000)}`));
         });
         check();
       }),
