@@ -36,14 +36,24 @@ function partOf(pid: number): string | undefined {
 
 export type CpuSnapshot = Map<number, { part: string; ms: number }>;
 
-export function snapshotCpu(root: number): CpuSnapshot {
+/**
+ * CPU so far of every process under `root`, named by what it runs, or all
+ * named `part` when given (a peer's server, PostgreSQL's postmaster).
+ */
+export function snapshotCpu(root: number, part?: string): CpuSnapshot {
   const out: CpuSnapshot = new Map();
   for (const pid of processTree(root)) {
-    const part = partOf(pid);
+    const name = partOf(pid);
+    if (name === undefined) continue;
     const ms = cpuMs(pid);
-    if (part !== undefined && ms !== undefined) out.set(pid, { part, ms });
+    if (ms !== undefined) out.set(pid, { part: part ?? name, ms });
   }
   return out;
+}
+
+/** The snapshots of several process trees as one. */
+export function mergeSnapshots(...snapshots: CpuSnapshot[]): CpuSnapshot {
+  return new Map(snapshots.flatMap((s) => [...s]));
 }
 
 /** CPU milliseconds spent per part between two snapshots, busiest first. */

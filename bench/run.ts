@@ -14,11 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import axios from 'axios';
 import { CloudEvent } from 'cloudevents';
-import { createDb } from '../lib/db.js';
-import { checkInvariants } from '../lib/invariants.js';
 import { newId } from '../lib/ids.js';
 import { createMailer, type Mailer } from '../lib/mailer.js';
 import { consume, fingerprintOf, idempotent, type Consumed, type SagaEvent } from '../lib/messaging.js';
@@ -28,22 +24,12 @@ import { readEvent, type EventName, type Incoming } from '../events/index.js';
 import { notifyCustomer } from '../functions/notify/domain.js';
 import { startStackProcess, type RunningStack } from '../test/stack-process.js';
 import { cpuBetween, snapshotCpu } from './cpu.js';
+import { benchSettings, closedLoop, percentile, postJson, round, settledInvariants } from './driver.js';
 import { treeRssMb } from './rss.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const LEVELS = (process.env.BENCH_LEVELS ?? '1,8,32').split(',').map(Number);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-// Long enough for the seven function processes to compile their hot paths.
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const { levels: LEVELS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = benchSettings();
 const PRICE = 100;
-
-const client = axios.create({
-  httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  validateStatus: () => true,
-  timeout: 60_000,
-  // Node's http directly, not the follow-redirects wrapper: the client's own cost stays out of the latency.
-  maxRedirects: 0,
-});
 
 interface Customer {
   id: string;
@@ -64,22 +50,18 @@ interface LevelResult {
   invariants_ok: boolean;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-async function api(stack: RunningStack, method: string, url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await client.request<Record<string, unknown>>({ method, url: stack.gatewayUrl + url, headers: { 'content-type': 'application/json', ...headers }, data: body });
-  return { status: res.status, body: res.data ?? {} };
+async function api(stack: RunningStack, url: string, body: unknown, headers: Record<string, string> = {}) {
+  return postJson(stack.gatewayUrl + url, body, headers);
 }
 
 async function setup(stack: RunningStack, customers: number): Promise<{ customers: Customer[]; slotId: string }> {
-  const slot = await api(stack, 'POST', '/slots', { name: 'bench', capacity: 1_000_000, price: PRICE }, { authorization: `Bearer ${stack.adminToken}` });
+  const slot = await api(stack, '/slots', { name: 'bench', capacity: 1_000_000, price: PRICE }, { authorization: `Bearer ${stack.adminToken}` });
   if (slot.status !== 201) throw new Error(`could not create the slot: ${slot.status}`);
   const list: Customer[] = [];
   for (let i = 0; i < customers; i++) {
-    const created = await api(stack, 'POST', '/accounts', { email: `bench-${i}@example.com`, name: `Bench ${i}` });
+    const created = await api(stack, '/accounts', { email: `bench-${i}@example.com`, name: `Bench ${i}` });
     const c = created.body as unknown as Customer;
-    const dep = await api(stack, 'POST', `/accounts/${c.id}/deposits`, { amount: 1_000_000_000 }, { authorization: `Bearer ${c.token}`, 'idempotency-key': newId() });
+    const dep = await api(stack, `/accounts/${c.id}/deposits`, { amount: 1_000_000_000 }, { authorization: `Bearer ${c.token}`, 'idempotency-key': newId() });
     if (dep.status !== 201) throw new Error(`could not fund a customer: ${dep.status}`);
     list.push(c);
   }
@@ -88,39 +70,24 @@ async function setup(stack: RunningStack, customers: number): Promise<{ customer
 
 /** Drives `concurrency` workers for `seconds`; each order is timed from POST to terminal. */
 async function driveSaga(stack: RunningStack, customers: Customer[], slotId: string, concurrency: number, seconds: number) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = Date.now() + seconds * 1000;
   let peak = 0;
   // Once a second: reading every process's smaps takes ~15 ms of kernel time
   // and briefly holds the memory map of the processes being measured.
   const sampler = setInterval(() => (peak = Math.max(peak, treeRssMb(stack.child.pid!))), 1000);
-  const started = Date.now();
   const cpuBefore = snapshotCpu(stack.child.pid!);
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      const c = customers[w % customers.length]!;
-      while (Date.now() < deadline) {
-        const t0 = performance.now();
-        try {
-          const res = await api(stack, 'POST', '/orders', { accountId: c.id, slotId }, {
-            authorization: `Bearer ${c.token}`,
-            'idempotency-key': newId(),
-            prefer: 'wait=30',
-          });
-          if (res.status === 201 && res.body.status === 'confirmed') latencies.push(performance.now() - t0);
-          else errors++;
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (Date.now() - started) / 1000;
+  const loop = await closedLoop(concurrency, seconds, async (worker) => {
+    const c = customers[worker % customers.length]!;
+    const res = await api(stack, '/orders', { accountId: c.id, slotId }, {
+      authorization: `Bearer ${c.token}`,
+      'idempotency-key': newId(),
+      prefer: 'wait=30',
+    });
+    if (res.status !== 201 || res.body.status !== 'confirmed') throw new Error(`order answered ${res.status} ${String(res.body.status)}`);
+  });
   const cpu = cpuBetween(cpuBefore, snapshotCpu(stack.child.pid!));
   clearInterval(sampler);
   peak = Math.max(peak, treeRssMb(stack.child.pid!));
-  return { latencies: latencies.sort((a, b) => a - b), errors, elapsed, peakRss: peak, cpu };
+  return { ...loop, peakRss: peak, cpu };
 }
 
 /** One order's database work, exactly as the functions do it (the same step routines), minus HTTP and Broker. */
@@ -152,38 +119,12 @@ async function dbOnlyOrder(sql: Sql, mailer: Mailer, customer: Customer, slotId:
 async function driveDatabase(url: string, customers: Customer[], slotId: string, concurrency: number, seconds: number) {
   const sql = createSql({ url, poolMax: concurrency, applicationName: 'bench-db-bound' });
   const mailer = createMailer({ mode: 'dry-run', region: 'us-east-1', from: 'bench@ordersaga.dev' });
-  let done = 0;
-  const deadline = Date.now() + seconds * 1000;
-  const started = Date.now();
   try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, w) => {
-        const c = customers[(w + 7) % customers.length]!;
-        while (Date.now() < deadline) {
-          await dbOnlyOrder(sql, mailer, c, slotId);
-          done++;
-        }
-      }),
-    );
+    const loop = await closedLoop(concurrency, seconds, (worker) => dbOnlyOrder(sql, mailer, customers[(worker + 7) % customers.length]!, slotId));
+    if (loop.errors > 0) throw new Error(`the database-only bound failed: ${loop.errorSamples.join('; ')}`);
+    return loop.latencies.length / loop.elapsed;
   } finally {
     await sql.end();
-  }
-  return done / ((Date.now() - started) / 1000);
-}
-
-/** Waits until every order is terminal and notified, then checks SPEC §7. */
-async function settledInvariants(url: string) {
-  const db = createDb({ url, poolMax: 2, applicationName: 'bench-invariants' });
-  try {
-    for (let i = 0; i < 150; i++) {
-      const report = await checkInvariants(db, { settled: true });
-      if (report.ok) return report;
-      if (report.violations.some((v) => v.invariant !== 4 && v.invariant !== 5)) return report;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return checkInvariants(db, { settled: true });
-  } finally {
-    await db.destroy();
   }
 }
 

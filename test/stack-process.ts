@@ -17,7 +17,7 @@ export interface RunningStack {
   databaseUrl: string;
   adminToken: string;
   dataDir: string;
-  /** Milliseconds from spawning `npm start` to its ready line. */
+  /** Milliseconds from spawning `npm start` (or the command given) to its ready line. */
   readyMs: number;
   output: () => string;
   processes: { name: string; pid: number; port: number }[];
@@ -26,17 +26,27 @@ export interface RunningStack {
   stop(): Promise<number | null>;
 }
 
+export interface StackProcessOptions {
+  keepData?: boolean;
+  /**
+   * What to run instead of `npm start` (e.g. the built `dist/local.js` on
+   * another Node, whose function processes then run on it too); run from the
+   * project folder, with the same environment.
+   */
+  command?: { file: string; args: string[] };
+}
+
 export async function startStackProcess(
   env: Record<string, string> = {},
   timeoutMs = 90_000,
-  { keepData = false }: { keepData?: boolean } = {},
+  { keepData = false, command = { file: 'npm', args: ['start', '--silent'] } }: StackProcessOptions = {},
 ): Promise<RunningStack> {
   const dataDir = env.ORDERSAGA_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'ordersaga-stack-'));
   // PostgreSQL runs as its own user, which must reach the data folder.
   chmodSync(dataDir, 0o755);
   const spawnedAt = Date.now();
   const adminToken = `admin-${randomBytes(12).toString('hex')}`;
-  const child = spawn('npm', ['start', '--silent'], {
+  const child = spawn(command.file, command.args, {
     cwd: root,
     detached: true,
     env: {
