@@ -57,6 +57,8 @@ const allProblems = (docs: Manifest[]): Problem[] => [...validateDocuments(docs)
 const byKind = (docs: Manifest[], group: string, kind: string) => docs.filter((d) => isKind(d, group, kind));
 const services = (docs: Manifest[]) => docs.filter(isKnativeService);
 const triggers = (docs: Manifest[]) => byKind(docs, 'eventing.knative.dev', 'Trigger');
+const isObserver = (trigger: Manifest) => dig(trigger, 'metadata', 'labels', 'ordersaga.dev/observer') === 'true';
+const sagaTriggers = (docs: Manifest[]) => triggers(docs).filter((t) => !isObserver(t));
 
 function named(docs: Manifest[], group: string, kind: string, name: string): Manifest {
   const doc = docs.find((d) => isKind(d, group, kind) && nameOf(d) === name);
@@ -339,12 +341,13 @@ describe('the manifests and the function registry agree', () => {
       .map((f) => f.slice(0, -'.json'.length)),
   );
   const TYPE_PREFIX = 'dev.ordersaga.';
-  const routes = triggers(docs).map((t) => ({
+  // An observer's Trigger (the console's catch-all) is no saga edge; it has its own checks below.
+  const routes = sagaTriggers(docs).map((t) => ({
     name: nameOf(t),
     type: String(dig(t, 'spec', 'filter', 'attributes', 'type')),
     subscriber: String(dig(t, 'spec', 'subscriber', 'ref', 'name')),
   }));
-  const FUNCTION_NAMES = [...FUNCTIONS.map((f) => f.name as string), 'dead-letters'];
+  const FUNCTION_NAMES = [...FUNCTIONS.map((f) => f.name as string), 'dead-letters', ...(KUBECTL ? ['console'] : [])];
 
   it('filters every Trigger on a type of the event catalogue (events/schemas/)', () => {
     for (const r of routes) {
@@ -389,7 +392,7 @@ describe('the manifests and the function registry agree', () => {
     const binding = bindings[0]!;
     expect(dig(binding, 'spec', 'sink', 'ref')).toMatchObject({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' });
     const bound = subjectMatches(dig(binding, 'spec', 'subject') as Record<string, unknown>, docs).map(nameOf).sort();
-    const expected = [...FUNCTIONS.filter((f) => f.httpFacing).map((f) => f.name as string), 'dead-letters'].sort();
+    const expected = [...FUNCTIONS.filter((f) => f.httpFacing).map((f) => f.name as string), 'dead-letters', ...(KUBECTL ? ['console'] : [])].sort();
     expect(bound).toEqual(expected);
   });
 
@@ -412,11 +415,15 @@ describe('the manifests and the function registry agree', () => {
         MAIL_FROM: config('ordersaga-mailer', 'MAIL_FROM'),
       },
     };
+    // The console reads the database and signs in with the admin token; it signs no bearer tokens.
+    const { TOKEN_SECRET: _signing, ...consoleRefs } = common;
     for (const s of services(docs)) {
       const env = envOf(s);
       const fromRefs = Object.fromEntries([...env].filter(([, e]) => e.valueFrom !== undefined).map(([k, e]) => [k, e.valueFrom]));
-      expect(fromRefs, nameOf(s)).toEqual({ ...common, ...(extra[nameOf(s)] ?? {}) });
-      expect([...env.keys()].filter((k) => !(k in fromRefs)).sort(), nameOf(s)).toEqual(['FUNCTION_TARGET', 'NODE_ENV']);
+      const isConsole = nameOf(s) === 'console';
+      expect(fromRefs, nameOf(s)).toEqual(isConsole ? { ...consoleRefs, ...admin } : { ...common, ...(extra[nameOf(s)] ?? {}) });
+      const values = isConsole ? ['CONSOLE_BASE_PATH', 'DEAD_LETTERS_URL', 'FUNCTION_TARGET', 'NODE_ENV'] : ['FUNCTION_TARGET', 'NODE_ENV'];
+      expect([...env.keys()].filter((k) => !(k in fromRefs)).sort(), nameOf(s)).toEqual(values);
     }
   });
 
@@ -472,10 +479,41 @@ describe('the Ingress routes the API of SPEC §3', () => {
     ['/slots/abc', 'reserve-slot'],
     ['/dead-letters', 'dead-letters'],
     ['/dead-letters/7/replay', 'dead-letters'],
+    ...(KUBECTL
+      ? ([
+          ['/console', 'console'],
+          ['/console/', 'console'],
+          ['/console/api/stream', 'console'],
+        ] as const)
+      : []),
     ['/accounts/abc/refunds', undefined],
     ['/healthz', undefined],
   ])('%s → %s', (requestPath, service) => {
     expect(route(requestPath)).toBe(service);
+  });
+});
+
+describe.skipIf(!KUBECTL)(`the console component, in both overlays${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
+  it.each(['knative/overlays/dev', 'knative/overlays/prod'])('%s: one console instance, every event delivered to it, served at /console', (target) => {
+    const docs = render(target);
+    const service = named(docs, 'serving.knative.dev', 'Service', 'console');
+    expect(envOf(service).get('FUNCTION_TARGET')?.value).toBe('console');
+    // Its feed is in memory: a second instance would hold another part of it.
+    expect(dig(service, 'spec', 'template', 'metadata', 'annotations', 'autoscaling.knative.dev/max-scale')).toBe('1');
+    const observers = triggers(docs).filter(isObserver);
+    expect(observers.map(nameOf)).toEqual(['console-on-everything']);
+    const trigger = observers[0]!;
+    expect(dig(trigger, 'spec', 'filter')).toBeUndefined();
+    expect(dig(trigger, 'spec', 'filters')).toBeUndefined();
+    expect(dig(trigger, 'spec', 'subscriber', 'ref', 'name')).toBe('console');
+    // A missed copy is no saga's loss: never parked with dead-letters.
+    expect(dig(trigger, 'spec', 'delivery', 'deadLetterSink', 'ref', 'name')).toBe('console');
+    const ingress = named(docs, 'networking.k8s.io', 'Ingress', 'console');
+    expect(dig(ingress, 'spec', 'rules', '0', 'http', 'paths', '0', 'path')).toBe('^/console(/.*)?$');
+  });
+
+  it('is not in knative/base, which the stand-in runs as function processes', () => {
+    expect(loadDirectory(BASE_DIR).docs.filter((d) => nameOf(d) === 'console' || nameOf(d) === 'console-on-everything')).toEqual([]);
   });
 });
 
