@@ -479,41 +479,14 @@ describe('the Ingress routes the API of SPEC §3', () => {
     ['/slots/abc', 'reserve-slot'],
     ['/dead-letters', 'dead-letters'],
     ['/dead-letters/7/replay', 'dead-letters'],
-    ...(KUBECTL
-      ? ([
-          ['/console', 'console'],
-          ['/console/', 'console'],
-          ['/console/api/stream', 'console'],
-        ] as const)
-      : []),
     ['/accounts/abc/refunds', undefined],
     ['/healthz', undefined],
   ])('%s → %s', (requestPath, service) => {
     expect(route(requestPath)).toBe(service);
   });
-});
 
-describe.skipIf(!KUBECTL)(`the console component, in both overlays${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, () => {
-  it.each(['knative/overlays/dev', 'knative/overlays/prod'])('%s: one console instance, every event delivered to it, served at /console', (target) => {
-    const docs = render(target);
-    const service = named(docs, 'serving.knative.dev', 'Service', 'console');
-    expect(envOf(service).get('FUNCTION_TARGET')?.value).toBe('console');
-    // Its feed is in memory: a second instance would hold another part of it.
-    expect(dig(service, 'spec', 'template', 'metadata', 'annotations', 'autoscaling.knative.dev/max-scale')).toBe('1');
-    const observers = triggers(docs).filter(isObserver);
-    expect(observers.map(nameOf)).toEqual(['console-on-everything']);
-    const trigger = observers[0]!;
-    expect(dig(trigger, 'spec', 'filter')).toBeUndefined();
-    expect(dig(trigger, 'spec', 'filters')).toBeUndefined();
-    expect(dig(trigger, 'spec', 'subscriber', 'ref', 'name')).toBe('console');
-    // A missed copy is no saga's loss: never parked with dead-letters.
-    expect(dig(trigger, 'spec', 'delivery', 'deadLetterSink', 'ref', 'name')).toBe('console');
-    const ingress = named(docs, 'networking.k8s.io', 'Ingress', 'console');
-    expect(dig(ingress, 'spec', 'rules', '0', 'http', 'paths', '0', 'path')).toBe('^/console(/.*)?$');
-  });
-
-  it('is not in knative/base, which the stand-in runs as function processes', () => {
-    expect(loadDirectory(BASE_DIR).docs.filter((d) => nameOf(d) === 'console' || nameOf(d) === 'console-on-everything')).toEqual([]);
+  it.skipIf(!KUBECTL)('routes /console and all under it to the console (its component, in the overlays)', () => {
+    for (const requestPath of ['/console', '/console/', '/console/api/stream']) expect(route(requestPath), requestPath).toBe('console');
   });
 });
 
