@@ -88,11 +88,15 @@ describe('the live feed', () => {
     expect(feed.size().items).toBe(2);
   });
 
-  it('serializes each item once, as the JSON clients get', () => {
+  it('gives clients each item as JSON, made once, and reckons its size close to that JSON', () => {
     const feed = createLiveFeed();
-    feed.received(event('a', '{}'));
+    feed.received(event('a', JSON.stringify({ orderId: 'c5d2e1f0-9a8b-4c7d-8e6f-5a4b3c2d1e0f', amount: 3000 }), { subject: 'c5d2e1f0-9a8b-4c7d-8e6f-5a4b3c2d1e0f' }));
     const [entry] = feed.latest(1);
     expect(JSON.parse(entry!.json)).toEqual(entry!.item);
+    expect(entry!.json).toBe(entry!.json);
+    const { bytes } = feed.size();
+    expect(bytes).toBeGreaterThanOrEqual(entry!.json.length);
+    expect(bytes).toBeLessThan(entry!.json.length * 1.5);
   });
 });
 

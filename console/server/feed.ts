@@ -12,7 +12,7 @@ import type { DeliveryItem, EventItem, FeedItem } from './api-types.js';
 export interface FeedLimits {
   /** Items held at most (default 2,000). */
   maxItems: number;
-  /** Serialized size held at most, in bytes (default 8 MiB). */
+  /** Size held at most, in bytes of JSON, reckoned (default 8 MiB). */
   maxBytes: number;
   /** Data kept per event, in bytes; longer data is cut (default 16 KiB). */
   maxDataBytes: number;
@@ -22,8 +22,34 @@ export const DEFAULT_FEED_LIMITS: FeedLimits = { maxItems: 2000, maxBytes: 8 * 1
 
 /** An item with its JSON, serialized once for every client. */
 export interface Entry {
-  item: FeedItem;
-  json: string;
+  readonly item: FeedItem;
+  readonly json: string;
+}
+
+/**
+ * An item whose JSON is made when a client first needs it, so the Broker
+ * pays nothing for serialization while nobody watches. Its size, for the
+ * feed's byte bound, is reckoned from its strings: close to its JSON's
+ * length without making it.
+ */
+class FeedEntry implements Entry {
+  private serialized: string | undefined;
+  readonly size: number;
+  constructor(readonly item: FeedItem) {
+    this.size = sizeOf(item);
+  }
+  get json(): string {
+    this.serialized ??= JSON.stringify(this.item);
+    return this.serialized;
+  }
+}
+
+/** About the length of an item's JSON: its strings, and a margin for the names and punctuation. */
+function sizeOf(item: FeedItem): number {
+  if (item.kind === 'delivery') return 260 + item.url.length + item.trigger.length + item.event.id.length + item.event.source.length + item.event.type.length + (item.reason?.length ?? 0);
+  let size = 160 + (item.data?.length ?? 0);
+  for (const [name, value] of Object.entries(item.attributes)) size += name.length + String(value).length + 8;
+  return size;
 }
 
 export type FeedListener = (entry: Entry) => void;
@@ -66,7 +92,7 @@ const text = (value: unknown): string | null => (value === undefined ? null : St
 export function createLiveFeed(limits: Partial<FeedLimits> = {}, now: () => Date = () => new Date()): LiveFeed {
   const bounds = { ...DEFAULT_FEED_LIMITS, ...limits };
   // A ring over an array: `first` is the index of the oldest entry.
-  const ring: Entry[] = [];
+  const ring: FeedEntry[] = [];
   let first = 0;
   let bytes = 0;
   let nextSeq = 1;
@@ -76,7 +102,7 @@ export function createLiveFeed(limits: Partial<FeedLimits> = {}, now: () => Date
   const at = (i: number) => ring[first + i]!;
 
   function evictOne(): void {
-    bytes -= ring[first]!.json.length;
+    bytes -= ring[first]!.size;
     first += 1;
     // Compact now and then, so the array does not grow without end.
     if (first > 1024 && first * 2 > ring.length) {
@@ -86,9 +112,9 @@ export function createLiveFeed(limits: Partial<FeedLimits> = {}, now: () => Date
   }
 
   function push(item: FeedItem): void {
-    const entry = { item, json: JSON.stringify(item) };
+    const entry = new FeedEntry(item);
     ring.push(entry);
-    bytes += entry.json.length;
+    bytes += entry.size;
     while (count() > bounds.maxItems || (bytes > bounds.maxBytes && count() > 1)) evictOne();
     for (const listener of listeners) {
       try {
