@@ -10,7 +10,7 @@ import type { LiveFeed } from './feed.js';
 import { createOrderSource } from './orders.js';
 import { sagaMapOf } from './saga-map.js';
 import { createEventSender } from './send.js';
-import { createConsole, type Console } from './server.js';
+import { createConsole, type ConsoleApp } from './server.js';
 import { loadAssets } from './static.js';
 import { NO_TRACES, type TraceSource } from './traces.js';
 
@@ -37,7 +37,7 @@ export interface ServedConsole {
 export async function serveLocalConsole(options: LocalConsoleOptions): Promise<ServedConsole> {
   const sagaMap = sagaMapOf();
   const orders = createOrderSource({ databaseUrl: options.databaseUrl, consumers: sagaMap.functions.map((f) => f.name) });
-  let app: Console | undefined;
+  let app: ConsoleApp | undefined;
   const server = http.createServer((req, res) => {
     if (!app) {
       res.writeHead(503, { 'Retry-After': '1' }).end();

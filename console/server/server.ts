@@ -40,7 +40,7 @@ export interface ConsoleOptions {
   streams?: StreamOptions;
 }
 
-export interface Console {
+export interface ConsoleApp {
   /** Serves one request under the base path; `false` when the path is not the console's. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Ends every live stream. */
@@ -60,7 +60,7 @@ interface Route {
 
 const ORDER_LIST_MAX = 200;
 
-export function createConsole(options: ConsoleOptions): Console {
+export function createConsole(options: ConsoleOptions): ConsoleApp {
   const base = options.basePath.replace(/\/+$/, '');
   const sessions: Sessions = createSessions({ ...options.sessions, adminToken: options.adminToken, path: base === '' ? '/' : `${base}/` });
   const streams = createFeedStreams(options.feed, options.streams);

@@ -20,7 +20,7 @@ import { createLiveFeed, type FeedLimits, type LiveFeed } from './feed.js';
 import { createOrderSource } from './orders.js';
 import { sagaMapOf } from './saga-map.js';
 import { createEventSender } from './send.js';
-import { createConsole, type Console, type ConsoleOptions } from './server.js';
+import { createConsole, type ConsoleApp, type ConsoleOptions } from './server.js';
 import { CSRF_HEADER } from './session.js';
 import { loadAssets } from './static.js';
 import { NO_TRACES } from './traces.js';
@@ -58,7 +58,7 @@ export interface TestConsole {
   deadLettersUrl: string;
   /** Where the Broker's catch-all Trigger delivers (every event sent). */
   subscriber: TestSubscriber;
-  app: Console;
+  app: ConsoleApp;
   close(): Promise<void>;
 }
 
