@@ -7,10 +7,10 @@
 import { http } from '@google-cloud/functions-framework';
 import { installProblemFinalHandler } from '../lib/framework-errors.js';
 import { functionFromEnv } from '../lib/runtime.js';
-import { FUNCTIONS, definitionOf } from './registry.js';
+import { FUNCTIONS, OBSERVERS, definitionOf } from './registry.js';
 
 /** Every Functions Framework target this module serves, from the registry. */
-export const TARGETS: readonly string[] = FUNCTIONS.map((fn) => fn.name);
+export const TARGETS: readonly string[] = [...FUNCTIONS.map((fn) => fn.name), ...OBSERVERS.map((o) => o.name)];
 
 installProblemFinalHandler();
 
@@ -18,4 +18,5 @@ const target = process.env.FUNCTION_TARGET ?? '';
 if (!TARGETS.includes(target)) {
   throw new Error(`FUNCTION_TARGET must be one of ${TARGETS.join(', ')}; got "${target}"`);
 }
-http(target, (await functionFromEnv(definitionOf(target), process.env)).handler);
+const observer = OBSERVERS.find((o) => o.name === target);
+http(target, observer ? (await observer.load())(process.env) : (await functionFromEnv(definitionOf(target), process.env)).handler);

@@ -15,16 +15,22 @@ import { createTestDatabase, type TestDatabase } from '../test/db.js';
 import { runStep, seedAccount, seedSlot, snapshot } from '../test/fixtures.js';
 import { cloudEvent, deliver, recordingLogger, serveDefinition, startSink, type ServedFunction, type Sink } from '../test/harness.js';
 import { dig, isKind, kubectlAvailable, loadDirectory, nameOf, renderKustomize, REPO_ROOT, subjectMatches, type Manifest } from '../knative/validate.js';
-import { FUNCTIONS, SAGA_EDGES, SAGA_FUNCTIONS, TERMINAL_EVENTS, type SagaEdge } from './registry.js';
+import { FUNCTIONS, OBSERVERS, SAGA_EDGES, SAGA_FUNCTIONS, TERMINAL_EVENTS, type SagaEdge } from './registry.js';
 
-const docs: Manifest[] = kubectlAvailable()
+// The dev overlay when kubectl can render it (it adds the observers), else knative/base as the stand-in reads it.
+const rendered = kubectlAvailable();
+const docs: Manifest[] = rendered
   ? renderKustomize(path.join(REPO_ROOT, 'knative', 'overlays', 'dev')).docs
   : loadDirectory(path.join(REPO_ROOT, 'knative', 'base')).docs;
 const ofKind = (group: string, kind: string) => docs.filter((d) => isKind(d, group, kind));
+const observers = rendered ? OBSERVERS : [];
+const isObserverTrigger = (t: Manifest) => dig(t, 'metadata', 'labels', 'ordersaga.dev/observer') === 'true';
 const triggerName = (edge: { event: string; subscriber: string }) => `${edge.subscriber}-on-${edge.event.replace(/\./g, '-')}`;
 
 describe('the Knative manifests follow the saga map', () => {
-  const triggers = ofKind('eventing.knative.dev', 'Trigger').map((t) => ({
+  const triggers = ofKind('eventing.knative.dev', 'Trigger')
+    .filter((t) => !isObserverTrigger(t))
+    .map((t) => ({
     name: nameOf(t),
     type: String(dig(t, 'spec', 'filter', 'attributes', 'type')),
     subscriber: String(dig(t, 'spec', 'subscriber', 'ref', 'name')),
@@ -44,6 +50,13 @@ describe('the Knative manifests follow the saga map', () => {
     expect(unknown, `Triggers that no consumer in functions/registry.ts declares: ${unknown.join(', ')}`).toEqual([]);
   });
 
+  it('gives each observer one catch-all Trigger (no filter) and no other', () => {
+    const catchAll = ofKind('eventing.knative.dev', 'Trigger')
+      .filter(isObserverTrigger)
+      .map((t) => ({ subscriber: String(dig(t, 'spec', 'subscriber', 'ref', 'name')), filter: dig(t, 'spec', 'filter'), filters: dig(t, 'spec', 'filters') }));
+    expect(catchAll).toEqual(observers.map((o) => ({ subscriber: o.name, filter: undefined, filters: undefined })));
+  });
+
   it('leaves unheard exactly the events that end a flow', () => {
     expect(TERMINAL_EVENTS).toEqual(['account.created', 'account.withdrawn', 'notification.sent', 'slot.created']);
   });
@@ -55,7 +68,7 @@ describe('the Knative manifests follow the saga map', () => {
       return { service: nameOf(s), target: env.find((e) => e.name === 'FUNCTION_TARGET')?.value };
     });
     expect(targets.sort((a, b) => a.service.localeCompare(b.service))).toEqual(
-      FUNCTIONS.map((fn) => ({ service: fn.name, target: fn.name })).sort((a, b) => a.service.localeCompare(b.service)),
+      [...FUNCTIONS, ...observers].map((fn) => ({ service: fn.name, target: fn.name })).sort((a, b) => a.service.localeCompare(b.service)),
     );
   });
 
@@ -64,7 +77,7 @@ describe('the Knative manifests follow the saga map', () => {
     expect(more).toEqual([]);
     expect(dig(binding, 'spec', 'sink', 'ref')).toMatchObject({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' });
     const bound = subjectMatches(dig(binding, 'spec', 'subject') as Record<string, unknown>, docs).map(nameOf).sort();
-    expect(bound).toEqual(FUNCTIONS.filter((fn) => fn.publishes).map((fn) => fn.name).sort());
+    expect(bound).toEqual([...FUNCTIONS, ...observers].filter((fn) => fn.publishes).map((fn) => fn.name).sort());
   });
 
   it('sends each PingSource a function listens to straight to it, every minute', () => {

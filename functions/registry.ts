@@ -32,6 +32,14 @@ export const SAGA_FUNCTIONS: readonly AnyDefinition[] = [accounts, deposit, plac
 /** Every Functions Framework target: the saga functions and the dead-letter sink. */
 export const FUNCTIONS: readonly AnyDefinition[] = [...SAGA_FUNCTIONS, deadLetters];
 
+/**
+ * Knative Services that watch the saga without taking part in it: a
+ * catch-all Trigger (labelled `ordersaga.dev/observer`) gives them every
+ * event. They are Functions Framework targets of the same image, deployed
+ * by the overlays (the local stand-in serves the console itself).
+ */
+export const OBSERVERS = [{ name: 'console', publishes: true, load: async () => (await import('../console/server/function.js')).fromEnv }] as const;
+
 /** The definition named `name`. */
 export function definitionOf(name: string): AnyDefinition {
   const found = FUNCTIONS.find((fn) => fn.name === name);

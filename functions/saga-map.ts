@@ -12,7 +12,7 @@ type AnyDefinition = FunctionDefinition<any, any>;
 export interface SagaMapFunction {
   name: string;
   role: string;
-  consumes: { event: EventName; emits: readonly EventName[]; compensation: boolean; describe: string }[];
+  consumes: { event: EventName; emits: readonly EventName[]; compensation: boolean; undoes?: EventName; describe: string }[];
   sources: { from: string; type: string; emits: readonly EventName[]; describe: string }[];
   routes: { method: string; path: string; emits: readonly EventName[] }[];
   emits: readonly EventName[];
@@ -26,6 +26,7 @@ export function sagaMap(functions: readonly AnyDefinition[]): SagaMapFunction[] 
       event: event as EventName,
       emits: c!.emits,
       compensation: c!.compensation === true,
+      ...(c!.undoes ? { undoes: c!.undoes } : {}),
       describe: c!.describe,
     })),
     sources: Object.entries(fn.sources).map(([type, s]) => ({ from: s.from, type, emits: s.emits, describe: s.describe })),

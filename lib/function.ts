@@ -46,6 +46,8 @@ export interface Consumer<N extends EventName, D> {
   emits: readonly EventName[];
   /** It undoes an earlier step (the saga's compensation). */
   compensation?: boolean;
+  /** With `compensation`: the event of the step it undoes (`slot.reserved`). */
+  undoes?: EventName;
   /** It may produce several events at once, which go to K_SINK rather than as the reply. */
   fanOut?: boolean;
   /** One line for the saga map. */
@@ -151,7 +153,7 @@ export function step<N extends EventName>(
   routine: string,
   emits: readonly EventName[],
   describe: string,
-  options: { compensation?: boolean; fanOut?: boolean } = {},
+  options: { compensation?: boolean; undoes?: EventName; fanOut?: boolean } = {},
 ): Consumer<N, unknown> {
   return { emits, describe, ...options, handle: (delivery) => delivery.consume(routine, delivery.event.data) };
 }

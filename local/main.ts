@@ -30,6 +30,7 @@ const chaosDuplicates: Option<{ min: number; max: number } | undefined> = {
 const options = {
   gatewayPort: opt.int('GATEWAY_PORT', 'port of the API gateway (0: any free port)', 8080, 0, 65535),
   brokerPort: opt.int('BROKER_PORT', 'port of the Broker ingress (0: any free port)', 8081, 0, 65535),
+  consolePort: opt.int('CONSOLE_PORT', 'port of the web console (0: any free port)', 8082, 0, 65535),
   functionsPort: opt.int('FUNCTIONS_PORT', 'first port of the function processes (0: free ports)', 8090, 0, 65535),
   postgresPort: opt.int('POSTGRES_PORT', 'port of the embedded PostgreSQL (0: any free port)', 5433, 0, 65535),
   databaseUrl: opt.optionalUrl('DATABASE_URL', 'use this PostgreSQL instead of the embedded one'),
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       dataDir: path.resolve(config.dataDir),
       gatewayPort: config.gatewayPort,
       brokerPort: config.brokerPort,
+      consolePort: config.consolePort,
       functionsPort: config.functionsPort,
       postgresPort: config.postgresPort,
       databaseUrl: config.databaseUrl,
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
     'ordersaga is running',
     `  API gateway    ${stack.gatewayUrl}   (what http://arch.homework is in a cluster)`,
     `  Broker ingress ${stack.brokerUrl}   (kn event send --to ${stack.brokerUrl} ...)`,
+    `  Console        ${stack.consoleUrl}   (sign in with the admin token)`,
     ...stack.processes().map((p) => `  ${p.name.padEnd(14)} http://127.0.0.1:${p.port}`),
     `  PostgreSQL     ${stack.embedded ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
     `  Admin token    ${stack.adminToken}`,

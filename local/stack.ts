@@ -14,6 +14,8 @@ import pg from 'pg';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../lib/log.js';
+import { createLiveFeed } from '../console/server/feed.js';
+import { serveLocalConsole } from '../console/server/local.js';
 import { createBroker, type Broker } from './broker/index.js';
 import { createGateway } from './gateway.js';
 import { loadManifests, topologyOf, type Destination, type Topology } from './manifests.js';
@@ -28,6 +30,8 @@ export interface StackConfig {
   /** 0 picks a free port. */
   gatewayPort: number;
   brokerPort: number;
+  /** The web console's port (0 picks a free one); no console when undefined. */
+  consolePort?: number;
   /** First port of the function processes (one each, consecutive); 0 picks free ports. */
   functionsPort: number;
   postgresPort: number;
@@ -45,6 +49,8 @@ export interface StackConfig {
 export interface Stack {
   gatewayUrl: string;
   brokerUrl: string;
+  /** The web console, when one was asked for. */
+  consoleUrl: string | undefined;
   databaseUrl: string;
   adminToken: string;
   embedded: boolean;
@@ -189,7 +195,10 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     return destination.uri ? new URL(destination.uri, base + '/').toString() : base;
   };
 
-  const makeBroker = () => createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE });
+  // The console watches every Broker of this stack, a restarted one included.
+  const feed = config.consolePort === undefined ? undefined : createLiveFeed();
+  const makeBroker = () =>
+    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer });
   let broker = makeBroker();
   await broker.listen(brokerPort);
   cleanups.push(() => broker.drain(10_000));
@@ -239,6 +248,22 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     clearTimeout(cut);
   });
 
+  let consoleUrl: string | undefined;
+  if (feed) {
+    const served = await serveLocalConsole({
+      feed,
+      port: await portOr(config.consolePort!),
+      databaseUrl,
+      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      brokerUrl,
+      adminToken,
+      assetsDir: path.join(config.root, 'dist', 'console'),
+      log,
+    });
+    cleanups.push(() => served.close());
+    consoleUrl = served.url;
+  }
+
   const pings: PingScheduler = startPingSources({
     sources: topology.pingSources,
     sinkUrl: (s) => resolve(s.sink, s.namespace),
@@ -251,6 +276,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     pid: process.pid,
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     brokerUrl,
+    consoleUrl,
     databaseUrl,
     processes: supervisor.state(),
   });
@@ -259,6 +285,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   return {
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     brokerUrl,
+    consoleUrl,
     databaseUrl,
     adminToken,
     embedded: postgres !== undefined,

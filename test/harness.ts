@@ -15,6 +15,7 @@ import { createTokens } from '../lib/auth.js';
 import type { Db } from '../lib/db.js';
 import { installProblemFinalHandler } from '../lib/framework-errors.js';
 import type { FunctionDefinition, Runtime } from '../lib/function.js';
+import type { HttpFunction } from '../lib/http-function.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { functionFromEnv } from '../lib/runtime.js';
@@ -68,6 +69,14 @@ export async function serveDefinition(def: AnyDefinition, env: Record<string, st
       await built.close();
     },
   };
+}
+
+/** Serves a ready-made Functions Framework `http` handler (one that is not a definition, e.g. the console's). */
+export async function serveFunction(fn: HttpFunction): Promise<Served> {
+  installProblemFinalHandler();
+  const name = `test-${randomBytes(6).toString('hex')}`;
+  registerHttp(name, fn);
+  return listen(getTestServer(name));
 }
 
 /** The URL of the same database server with a port nobody listens on: a database outage, as a function sees it. */

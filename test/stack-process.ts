@@ -14,6 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export interface RunningStack {
   gatewayUrl: string;
   brokerUrl: string;
+  consoleUrl: string;
   databaseUrl: string;
   adminToken: string;
   dataDir: string;
@@ -53,6 +54,7 @@ export async function startStackProcess(
       ...process.env,
       GATEWAY_PORT: '0',
       BROKER_PORT: '0',
+      CONSOLE_PORT: '0',
       FUNCTIONS_PORT: '0',
       POSTGRES_PORT: '0',
       ORDERSAGA_DATA_DIR: dataDir,
@@ -101,6 +103,7 @@ export async function startStackProcess(
   const state = JSON.parse(readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as {
     gatewayUrl: string;
     brokerUrl: string;
+    consoleUrl: string;
     databaseUrl: string;
     processes: { name: string; pid: number; port: number }[];
   };

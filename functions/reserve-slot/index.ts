@@ -25,7 +25,7 @@ export default defineFunction({
   routines,
   consumes: {
     'order.placed': step(RESERVE_SEATS, ['slot.reserved', 'slot.rejected'], 'reserves the seats, or rejects the order (sold_out, unknown_slot)'),
-    'payment.declined': step(RELEASE_SEATS, ['slot.released'], "gives the order's seats back", { compensation: true }),
+    'payment.declined': step(RELEASE_SEATS, ['slot.released'], "gives the order's seats back", { compensation: true, undoes: 'slot.reserved' }),
   },
   routes: [
     {
