@@ -1,17 +1,33 @@
 /**
  * Delivery of one event to one Trigger's subscriber, as Knative's channel
- * dispatcher and broker filter do it together: attempts with retries and
- * backoff, the reply (if any) handed back to the Broker, and after the last
- * failed attempt the dead-letter sink, or a logged drop.
+ * dispatcher and broker filter do it together (eventing
+ * `pkg/kncloudevents/event_dispatcher.go`, `pkg/broker/filter/filter_handler.go`):
+ * attempts with retries and backoff; a reply handed back to the Broker's
+ * ingress; and after the last failed attempt, or a reply the ingress refused,
+ * the original event (its TTL included, as the channel holds it) to the
+ * dead-letter sink, or a logged drop.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from '../../lib/log.js';
+import { backoffBefore, isRetryable, type DeliverySpec, type EventFilter } from '../../knative/model/index.js';
+import type { IngressError } from './errors.js';
 import { contentModeOf, decodeMessage, encodeMessage, withExtensions, type BrokerEvent, type HttpMessage } from './events.js';
 import { DEFAULT_TTL, TTL, ttlOf, withDeliveryError } from './extensions.js';
 import { KN_NAMESPACE, PREFER, passThroughHeaders } from './headers.js';
-import type { TriggerResource } from './resources.js';
-import { backoffBefore, isRetryable, retryAfterWait, type DeliveryPolicy } from './retries.js';
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
+
+/** A Trigger ready to dispatch. */
+export interface TriggerRoute {
+  namespace: string;
+  name: string;
+  /** Absolute URL of the subscriber, exactly as resolved (it is `knativeerrordest` when delivery fails). */
+  subscriber: string;
+  filter: EventFilter;
+  delivery: DeliverySpec;
+  /** Absolute URL of the dead-letter sink. */
+  deadLetterSink?: string;
+}
 
 /** The Broker's counters; the dispatcher adds to them. */
 export interface DeliveryCounters {
@@ -20,13 +36,6 @@ export interface DeliveryCounters {
   retried: number;
   deadLettered: number;
   failed: number;
-}
-
-/** A structured logger. */
-export interface DeliveryLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
@@ -58,15 +67,17 @@ export interface BrokerObserver {
 /** What the dispatcher needs from the Broker around it. */
 export interface DispatchContext {
   sender: Sender;
-  log: DeliveryLog;
+  log: Logger;
   observer?: BrokerObserver;
   counters: DeliveryCounters;
   /** Aborted when a drain runs out of time: deliveries stop where they are. */
   signal: AbortSignal;
   /** The in-flight limit of a Trigger's subscriber. */
   semaphore: Semaphore;
-  /** Publishes a subscriber's reply into the Trigger's Broker. */
-  reply(event: BrokerEvent, headers: Record<string, string>): void;
+  /** Publishes a subscriber's reply into the Trigger's Broker; the ingress's refusal, if it refuses. */
+  reply(event: BrokerEvent, headers: Record<string, string>): IngressError | undefined;
+  /** The ingress URL of the Trigger's Broker, where replies go. */
+  brokerUrl(): string;
 }
 
 /** How an attempt ended, judged by Knative's rules. */
@@ -86,104 +97,80 @@ interface AttemptTarget {
   url: string;
   /** The event as the subscriber or sink sees it, for the observer. */
   event: BrokerEvent;
-  trigger: TriggerResource;
   deadLetterSink: boolean;
   message: HttpMessage;
-  policy: DeliveryPolicy;
   judge: (response: HttpResponse) => Verdict;
   fields: Record<string, unknown>;
 }
-
-const NO_BODY = Buffer.alloc(0);
 
 /**
  * Delivers `event` (as the ingress accepted it, TTL included) to the
  * Trigger's subscriber. Never rejects: every outcome is counted and logged.
  */
-export async function deliver(context: DispatchContext, trigger: TriggerResource, event: BrokerEvent, headers: Record<string, string>): Promise<void> {
-  const ttl = ttlOf(event) ?? DEFAULT_TTL;
+export async function deliver(context: DispatchContext, trigger: TriggerRoute, event: BrokerEvent, headers: Record<string, string>): Promise<void> {
   // The TTL is the Broker's own bookkeeping: subscribers never see it, and a
   // reply gets it back (decremented again at the ingress).
   const outgoing = withExtensions(event, { [TTL]: undefined });
-  const policy = trigger.delivery;
   const fields = { namespace: trigger.namespace, trigger: trigger.name, type: outgoing.attributes.type, id: outgoing.attributes.id };
-  const message = encodeFor(outgoing, policy);
-
-  const result = await attemptWithRetries(context, {
+  const message = encodeFor(outgoing, trigger.delivery);
+  const result = await attemptWithRetries(context, trigger, {
     url: trigger.subscriber,
     event: outgoing,
-    trigger,
     deadLetterSink: false,
     message: { headers: { ...headers, ...message.headers, [PREFER]: 'reply', [KN_NAMESPACE]: trigger.namespace }, body: message.body },
-    policy,
     judge: judgeSubscriberResponse,
     fields: { ...fields, subscriber: trigger.subscriber },
   });
 
+  let failure: Extract<Verdict, { ok: false }> & { destination: string };
+  let sinkHeaders = headers;
   if (result.verdict.ok) {
-    context.counters.delivered += 1;
-    if (result.verdict.reply) {
-      context.counters.replied += 1;
-      context.reply(withExtensions(result.verdict.reply, { [TTL]: ttl }), passThroughHeaders(result.headers ?? {}));
-    }
-    return;
+    if (!result.verdict.reply) return void (context.counters.delivered += 1);
+    context.counters.replied += 1;
+    const replyHeaders = passThroughHeaders(result.headers ?? {});
+    const refused = context.reply(withExtensions(result.verdict.reply, { [TTL]: ttlOf(event) ?? DEFAULT_TTL }), replyHeaders);
+    if (!refused) return void (context.counters.delivered += 1);
+    // The reply goes to the Broker's ingress as one more request; when it is refused, Knative
+    // dead-letters the original with the Broker as the destination that failed.
+    context.log.warn('reply refused by the Broker ingress', { ...fields, status: refused.status, reason: refused.message });
+    failure = { ok: false, code: refused.status, body: Buffer.from(refused.message), retryable: false, reason: refused.message, destination: context.brokerUrl() };
+    sinkHeaders = replyHeaders;
+  } else {
+    failure = { ...result.verdict, destination: trigger.subscriber };
   }
-  const failure = result.verdict;
-  if (failure.abandoned) {
+  if (failure.abandoned || !trigger.deadLetterSink) {
     context.counters.failed += 1;
-    context.log.warn('delivery abandoned', { ...fields, subscriber: trigger.subscriber, reason: failure.reason });
-    return;
-  }
-  if (!policy.deadLetterSink) {
-    context.counters.failed += 1;
-    context.log.warn('undeliverable: no dead-letter sink, event dropped', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      code: failure.code,
-      reason: failure.reason,
-    });
-    return;
+    const why = failure.abandoned ? 'delivery abandoned' : 'undeliverable: no dead-letter sink, event dropped';
+    return context.log.warn(why, { ...fields, subscriber: trigger.subscriber, code: failure.code, reason: failure.reason });
   }
 
-  const deadLettered = withDeliveryError(outgoing, trigger.subscriber, failure.code, failure.body);
-  const deadLetter = encodeFor(deadLettered, policy);
+  const deadLettered = withDeliveryError(event, failure.destination, failure.code, failure.body);
+  const deadLetter = encodeFor(deadLettered, trigger.delivery);
   // Knative sends to the dead-letter sink with the same retry policy.
-  const sunk = await attemptWithRetries(context, {
-    url: policy.deadLetterSink,
+  const sunk = await attemptWithRetries(context, trigger, {
+    url: trigger.deadLetterSink,
     event: deadLettered,
-    trigger,
     deadLetterSink: true,
-    message: { headers: { ...headers, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
-    policy,
-    judge: judgeSinkResponse,
-    fields: { ...fields, subscriber: policy.deadLetterSink, deadLetterSink: true },
+    message: { headers: { ...sinkHeaders, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
+    judge: (response) => (response.status >= 200 && response.status <= 299 ? { ok: true } : statusFailure(response)),
+    fields: { ...fields, subscriber: trigger.deadLetterSink, deadLetterSink: true },
   });
+  const outcome = { ...fields, subscriber: trigger.subscriber, deadLetterSink: trigger.deadLetterSink, code: failure.code, reason: failure.reason };
   if (sunk.verdict.ok) {
     context.counters.deadLettered += 1;
-    context.log.warn('dead-lettered', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      deadLetterSink: policy.deadLetterSink,
-      code: failure.code,
-      reason: failure.reason,
-    });
+    context.log.warn('dead-lettered', outcome);
   } else {
     context.counters.failed += 1;
-    context.log.error('undeliverable: the dead-letter sink failed too, event dropped', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      deadLetterSink: policy.deadLetterSink,
-      reason: sunk.verdict.reason,
-    });
+    context.log.error('undeliverable: the dead-letter sink failed too, event dropped', { ...outcome, reason: sunk.verdict.reason });
   }
 }
 
-function encodeFor(event: BrokerEvent, policy: DeliveryPolicy): HttpMessage {
-  return encodeMessage(event, policy.format === 'json' ? 'structured' : 'binary');
+function encodeFor(event: BrokerEvent, delivery: DeliverySpec): HttpMessage {
+  return encodeMessage(event, delivery.format === 'json' ? 'structured' : 'binary');
 }
 
-async function attemptWithRetries(context: DispatchContext, target: AttemptTarget): Promise<{ verdict: Verdict; headers?: IncomingHttpHeaders }> {
-  const { policy } = target;
+async function attemptWithRetries(context: DispatchContext, trigger: TriggerRoute, target: AttemptTarget): Promise<{ verdict: Verdict; headers?: IncomingHttpHeaders }> {
+  const policy = trigger.delivery;
   let last: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders } | undefined;
   for (let attempt = 1; attempt <= policy.retry + 1; attempt++) {
     if (last) {
@@ -205,20 +192,11 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
     const { verdict } = outcome;
     const ms = Math.round(performance.now() - started);
     const result = verdict.ok ? (verdict.reply ? 'replied' : 'delivered') : verdict.retryable && attempt <= policy.retry ? 'retrying' : 'failed';
-    const reason = verdict.ok ? undefined : verdict.reason;
-    context.log.info('delivery', { ...target.fields, status: outcome.status ?? null, attempt, ms, outcome: result, ...(reason ? { reason } : {}) });
-    context.observer?.attempted({
-      namespace: target.trigger.namespace,
-      trigger: target.trigger.name,
-      url: target.url,
-      deadLetterSink: target.deadLetterSink,
-      event: target.event,
-      attempt,
-      status: outcome.status ?? null,
-      ms,
-      outcome: result,
-      ...(reason ? { reason } : {}),
-    });
+    const reason = verdict.ok ? undefined : { reason: verdict.reason };
+    const status = outcome.status ?? null;
+    context.log.info('delivery', { ...target.fields, status, attempt, ms, outcome: result, ...reason });
+    const { namespace, name } = trigger;
+    context.observer?.attempted({ namespace, trigger: name, url: target.url, deadLetterSink: target.deadLetterSink, event: target.event, attempt, status, ms, outcome: result, ...reason });
     if (verdict.ok || !verdict.retryable || verdict.abandoned) return outcome;
     last = outcome;
   }
@@ -227,9 +205,9 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
 
 /**
  * A subscriber's answer: 2xx with an empty body is an ack, 2xx with a
- * CloudEvent a reply, 2xx with anything else a failure (Knative's broker
- * filter turns it into a 502, which is retried); other statuses fail, retried
- * or not by Knative's list.
+ * CloudEvent a reply (checked by the ingress it goes to, as in Knative), 2xx
+ * with anything else a failure (the broker filter's 502, which is retried);
+ * other statuses fail, retried or not by Knative's list.
  */
 function judgeSubscriberResponse(response: HttpResponse): Verdict {
   if (response.status < 200 || response.status > 299) return statusFailure(response);
@@ -238,15 +216,10 @@ function judgeSubscriberResponse(response: HttpResponse): Verdict {
     return { ok: false, code: 502, body: response.body, retryable: true, reason: 'a 2xx response with a body that is not a CloudEvent' };
   }
   try {
-    return { ok: true, reply: decodeMessage(response.headers, response.body) };
+    return { ok: true, reply: decodeMessage(response.headers, response.body, false) };
   } catch (err) {
     return { ok: false, code: 502, body: response.body, retryable: true, reason: `a malformed reply: ${(err as Error).message}` };
   }
-}
-
-/** A dead-letter sink's answer: any 2xx will do, a reply from it is ignored. */
-function judgeSinkResponse(response: HttpResponse): Verdict {
-  return response.status >= 200 && response.status <= 299 ? { ok: true } : statusFailure(response);
 }
 
 function statusFailure(response: HttpResponse): Verdict {
@@ -261,7 +234,16 @@ function sendFailure(err: unknown): Verdict {
 }
 
 function abandoned(reason: string): Verdict {
-  return { ok: false, code: 500, body: NO_BODY, retryable: false, reason, abandoned: true };
+  return { ok: false, code: 500, body: Buffer.alloc(0), retryable: false, reason, abandoned: true };
+}
+
+/** The wait a 429/503 asks for in `Retry-After` (seconds or an HTTP date), when the policy honours it. */
+export function retryAfterWait(policy: DeliverySpec, status: number | undefined, headers: IncomingHttpHeaders | undefined, now = Date.now()): number {
+  if (policy.retryAfterMaxMs === undefined || (status !== 429 && status !== 503)) return 0;
+  const raw = headers?.['retry-after'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  const wait = !value ? 0 : /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(wait) && wait > 0 ? Math.min(wait, policy.retryAfterMaxMs) : 0;
 }
 
 /** Waits `ms`; false when the signal aborts first. */

@@ -10,8 +10,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CloudEvent } from 'cloudevents';
 
-/** A context attribute value on the wire: CloudEvents' type system reduced to JSON scalars. */
-export type AttributeValue = string | number | boolean;
+import type { AttributeValue } from '../../knative/model/index.js';
+
+export type { AttributeValue } from '../../knative/model/index.js';
 
 /** An immutable CloudEvent inside the Broker. */
 export interface BrokerEvent {
@@ -67,19 +68,21 @@ export function contentModeOf(headers: IncomingHttpHeaders): ContentMode {
 }
 
 /**
- * The CloudEvent in an HTTP request or response.
+ * The CloudEvent in an HTTP request or response; `validate` false reads it
+ * as the SDK's `binding.ToEvent` does, leaving the checks to an ingress.
  * @throws {EventFormatError} when the message carries no CloudEvent, a batch,
  * or an event that is not valid.
  */
-export function decodeMessage(headers: IncomingHttpHeaders, body: Buffer): BrokerEvent {
+export function decodeMessage(headers: IncomingHttpHeaders, body: Buffer, validate = true): BrokerEvent {
+  const check = validate ? validated : (event: BrokerEvent) => event;
   switch (contentModeOf(headers)) {
     case 'binary':
-      return validated(decodeBinary(headers, body));
+      return check(decodeBinary(headers, body));
     case 'structured':
       if (mediaType(header(headers, 'content-type')) !== STRUCTURED_JSON) {
         throw new EventFormatError(`unsupported event format ${header(headers, 'content-type')}; only ${STRUCTURED_JSON} is read`);
       }
-      return validated(decodeStructured(body));
+      return check(decodeStructured(body));
     case 'batch':
       throw new EventFormatError('batched content mode is not supported; send one event per request');
     case 'none':
@@ -101,8 +104,9 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): BrokerEvent {
 
 function decodeStructured(body: Buffer): BrokerEvent {
   let document: unknown;
+  const text = body.toString('utf8');
   try {
-    document = JSON.parse(body.toString('utf8'));
+    document = JSON.parse(text);
   } catch {
     throw new EventFormatError('structured event is not valid JSON');
   }
@@ -128,11 +132,11 @@ function decodeStructured(body: Buffer): BrokerEvent {
   if (!hasData) return { attributes, data: undefined };
   const contentType = typeof attributes.datacontenttype === 'string' ? attributes.datacontenttype : undefined;
   // In the JSON format, data is a JSON value when the content type is JSON (or
-  // absent, which implies JSON); in binary mode that value is the body, and
-  // the implied content type becomes explicit.
+  // absent, which implies JSON); in binary mode that value, byte for byte as
+  // the producer wrote it, is the body, and the implied content type becomes explicit.
   if (contentType === undefined || isJsonMedia(contentType) || typeof members.data !== 'string') {
     if (contentType === undefined) attributes.datacontenttype = 'application/json';
-    return { attributes, data: Buffer.from(JSON.stringify(members.data), 'utf8') };
+    return { attributes, data: Buffer.from(rawMember(text, 'data'), 'utf8') };
   }
   return { attributes, data: Buffer.from(members.data, 'utf8') };
 }
@@ -219,19 +223,55 @@ function encodeBinary(event: BrokerEvent): HttpMessage {
 function encodeStructured(event: BrokerEvent): HttpMessage {
   const document: Record<string, unknown> = { ...event.attributes };
   const contentType = typeof event.attributes.datacontenttype === 'string' ? event.attributes.datacontenttype : undefined;
-  if (event.data !== undefined) {
-    const text = event.data.toString('utf8');
-    if (contentType === undefined || isJsonMedia(contentType)) {
-      try {
-        document.data = JSON.parse(text);
-      } catch {
-        document.data_base64 = event.data.toString('base64');
-      }
-    } else if (isTextMedia(contentType)) {
-      document.data = text;
-    } else {
-      document.data_base64 = event.data.toString('base64');
+  const text = event.data?.toString('utf8');
+  let json: string | undefined;
+  if (event.data !== undefined && (contentType === undefined || isJsonMedia(contentType)) && isJson(text!)) json = text!.trim();
+  else if (event.data !== undefined && contentType !== undefined && isTextMedia(contentType)) document.data = text;
+  else if (event.data !== undefined) document.data_base64 = event.data.toString('base64');
+  const attributes = JSON.stringify(document);
+  // JSON data goes in as its bytes, not re-serialised: 1.50 stays 1.50.
+  const body = json === undefined ? attributes : `${attributes.slice(0, -1)}${attributes.length > 2 ? ',' : ''}"data":${json}}`;
+  return { headers: { 'content-type': STRUCTURED_CONTENT_TYPE }, body: Buffer.from(body, 'utf8') };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The text of the top-level member `name` of a JSON object, as written. A
+ * small scanner over already-valid JSON: strings are skipped whole, and the
+ * member ends where its nesting closes or the next comma at depth one comes.
+ */
+function rawMember(json: string, name: string): string {
+  let depth = 0;
+  let key: string | undefined;
+  let start = -1;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (c === '"') {
+      const end = stringEnd(json, i);
+      if (depth === 1 && start < 0 && key === undefined && /^\s*:/.test(json.slice(end + 1))) key = JSON.parse(json.slice(i, end + 1)) as string;
+      i = end;
+    } else if (c === ':' && depth === 1 && key !== undefined && start < 0) {
+      if (key === name) start = i + 1;
+      else key = undefined;
+    } else if (c === '{' || c === '[') depth += 1;
+    else if ((c === ',' && depth === 1) || ((c === '}' || c === ']') && --depth === 0)) {
+      if (start >= 0) return json.slice(start, i).trim();
+      key = undefined;
     }
   }
-  return { headers: { 'content-type': STRUCTURED_CONTENT_TYPE }, body: Buffer.from(JSON.stringify(document), 'utf8') };
+  throw new EventFormatError(`structured event has no member ${name}`);
+}
+
+function stringEnd(json: string, quote: number): number {
+  let i = quote + 1;
+  while (json[i] !== '"') i += json[i] === '\\' ? 2 : 1;
+  return i;
 }

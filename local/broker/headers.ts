@@ -1,9 +1,9 @@
 /**
- * Which HTTP headers travel with an event through the Broker. Knative forwards
- * only an allow-list (request id, `Knative-*` and `K-Eventing-*` headers) from
- * a producer's request, and from a subscriber's response onto its reply;
- * everything else stays behind, CloudEvent attributes included (they travel in
- * the event itself).
+ * Which HTTP headers travel with an event through the Broker, by eventing
+ * `pkg/utils/headers.go` (`PassThroughHeaders`): `x-request-id` and
+ * `retry-after`, and headers starting `knative-` or `x-b3-`, from a producer's
+ * request and from a subscriber's response onto its reply. Everything else
+ * stays behind, CloudEvent attributes included (they travel in the event).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -14,20 +14,21 @@ export const KN_NAMESPACE = 'kn-namespace';
 
 const FORWARDED = new Set([
   'x-request-id',
-  // Trace context: with no tracing backend of its own, the stand-in hands the
-  // producer's context on unchanged, so a subscriber's spans join its trace.
+  'retry-after',
+  // Not headers.go's: Knative's tracing instrumentation carries W3C trace
+  // context on every hop. With no tracing of its own the stand-in hands the
+  // producer's context on, so a subscriber's spans join its trace.
   'traceparent',
   'tracestate',
 ]);
-const FORWARDED_PREFIXES = ['knative-', 'k-eventing-'];
+const FORWARDED_PREFIXES = ['knative-', 'x-b3-'];
 
 /** The headers of a request or response that Knative passes through with its event. */
 export function passThroughHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
     const lower = name.toLowerCase();
-    if (FORWARDED.has(lower) || FORWARDED_PREFIXES.some((prefix) => lower.startsWith(prefix))) {
+    if (value !== undefined && (FORWARDED.has(lower) || FORWARDED_PREFIXES.some((prefix) => lower.startsWith(prefix)))) {
       kept[lower] = Array.isArray(value) ? value.join(', ') : value;
     }
   }

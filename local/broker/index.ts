@@ -12,19 +12,19 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { deliver, type BrokerObserver, type DeliveryLog, type DispatchContext } from './dispatcher.js';
+import type { Logger } from '../../lib/log.js';
+import { readModel, type Destination } from '../../knative/model/index.js';
+import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
 import { BrokerConfigError, IngressError } from './errors.js';
-import { EventFormatError, fromCloudEvent, withExtensions, type BrokerEvent } from './events.js';
+import { EventFormatError, fromCloudEvent, validated, withExtensions, type BrokerEvent } from './events.js';
 import { ARRIVAL_TIME, TTL, ingressTtl } from './extensions.js';
-import { createIngress } from './ingress.js';
-import { brokerKey, readResources, type BrokerResource, type TriggerResource } from './resources.js';
-import type { Destination } from './retries.js';
+import { createIngress, type BrokerRoutes } from './ingress.js';
 import { Semaphore } from './semaphore.js';
 import { createSender } from './sender.js';
 
 export { BrokerConfigError, IngressError } from './errors.js';
-export type { BrokerObserver, DeliveryAttempt, DeliveryLog } from './dispatcher.js';
-export type { Destination } from './retries.js';
+export type { BrokerObserver, DeliveryAttempt } from './dispatcher.js';
+export type { Destination } from '../../knative/model/index.js';
 
 /** How to build a Broker. */
 export interface BrokerOptions {
@@ -32,7 +32,7 @@ export interface BrokerOptions {
   manifests: readonly Record<string, unknown>[];
   /** Turns a Trigger subscriber / deadLetterSink Destination ({ref:{kind,name,namespace?,apiVersion}, uri?}) into an absolute URL; throws for an unknown ref. */
   resolve(destination: Destination, namespace: string): string;
-  log: DeliveryLog;
+  log: Logger;
   /** Max in-flight deliveries per Trigger (default 32). */
   concurrencyPerTrigger?: number;
   /** Chaos (off by default): deliver every event 2..N times and/or in shuffled order. */
@@ -78,14 +78,14 @@ export function createBroker(options: BrokerOptions): Broker {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new BrokerConfigError(`concurrencyPerTrigger must be a positive integer, got ${concurrency}`);
   const duplicates = checkedDuplicates(options.chaos?.duplicates);
   const shuffle = options.chaos?.shuffle === true;
-  const brokers = readResources(options.manifests, (d, ns) => options.resolve(d, ns), options.defaultNamespace ?? 'default');
+  const brokers = buildRoutes(options);
 
   const counters = { accepted: 0, delivered: 0, replied: 0, retried: 0, deadLettered: 0, dropped: 0, failed: 0, rejected: 0, inFlight: 0 };
   const sender = createSender(MAX_EVENT_BYTES);
   const abort = new AbortController();
   // Every delivery in flight listens for the Broker stopping: many at once is normal.
   setMaxListeners(0, abort.signal);
-  const contexts = new Map<TriggerResource, DispatchContext>();
+  const contexts = new Map<TriggerRoute, DispatchContext>();
   for (const broker of brokers.values()) {
     for (const trigger of broker.triggers) {
       contexts.set(trigger, {
@@ -96,9 +96,18 @@ export function createBroker(options: BrokerOptions): Broker {
         signal: abort.signal,
         semaphore: new Semaphore(concurrency),
         reply: (event, headers) => acceptReply(broker, event, headers),
+        brokerUrl: () => brokerUrl(broker),
       });
     }
   }
+  const brokerUrl = (broker: BrokerRoutes) => {
+    const ref = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name, namespace: broker.namespace };
+    try {
+      return options.resolve({ ref }, broker.namespace);
+    } catch {
+      return `http://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}/${broker.namespace}/${broker.name}`;
+    }
+  };
   let draining = false;
   let idleWaiters: (() => void)[] = [];
   let server: http.Server | undefined;
@@ -122,7 +131,7 @@ export function createBroker(options: BrokerOptions): Broker {
   };
 
   /** The ingress's work once an event is valid: TTL, arrival time, fan-out to matching Triggers. */
-  const accept = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
+  const accept = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
     const ttl = ingressTtl(event);
     if (ttl <= 0) {
       counters.dropped += 1;
@@ -135,7 +144,7 @@ export function createBroker(options: BrokerOptions): Broker {
     // Filters see the event as the broker filter does, after the TTL is taken off.
     const visible = withExtensions(accepted, { [TTL]: undefined });
     for (const trigger of broker.triggers) {
-      if (trigger.filter(visible) === 'fail') continue;
+      if (trigger.filter(visible.attributes) === 'fail') continue;
       const copies = duplicates ? randomInt(duplicates.min, duplicates.max) : 1;
       for (let i = 0; i < copies; i++) {
         track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers), shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
@@ -144,18 +153,18 @@ export function createBroker(options: BrokerOptions): Broker {
   };
 
   // Replies keep flowing while a drain waits (they are part of the work in
-  // flight), but not once it has given up.
-  const acceptReply = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>) => {
-    if (abort.signal.aborted) {
-      counters.failed += 1;
-      log.warn('reply dropped: the Broker stopped', { type: event.attributes.type, id: event.attributes.id });
-      return;
-    }
+  // flight), but not once it has given up. A reply the ingress refuses is
+  // answered with its status, for the dispatcher to dead-letter the original.
+  const acceptReply = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>): IngressError | undefined => {
+    if (abort.signal.aborted) return new IngressError(503, 'the Broker stopped');
     try {
-      accept(broker, event, headers, true);
+      accept(broker, validated(event), headers, true);
     } catch (err) {
-      if (!(err instanceof IngressError)) throw err;
+      if (err instanceof EventFormatError) return new IngressError(400, err.message);
+      if (err instanceof IngressError) return err;
+      throw err;
     }
+    return undefined;
   };
 
   const handle = createIngress({
@@ -194,9 +203,6 @@ export function createBroker(options: BrokerOptions): Broker {
     },
 
     async publish(namespace, name, event) {
-      const broker = brokers.get(brokerKey(namespace, name));
-      if (!broker) throw new IngressError(404, `no Broker ${namespace}/${name}`);
-      if (draining) throw new IngressError(503, 'the Broker is shutting down');
       let converted: BrokerEvent;
       try {
         converted = fromCloudEvent(event);
@@ -204,6 +210,9 @@ export function createBroker(options: BrokerOptions): Broker {
         if (err instanceof EventFormatError) throw new IngressError(400, err.message);
         throw err;
       }
+      const broker = brokers.get(`${namespace}/${name}`);
+      if (!broker) throw new IngressError(404, `no Broker ${namespace}/${name}`);
+      if (draining) throw new IngressError(503, 'the Broker is shutting down');
       accept(broker, converted, {});
     },
 
@@ -239,6 +248,37 @@ export function createBroker(options: BrokerOptions): Broker {
 
     settled: whenIdle,
   };
+}
+
+/**
+ * The Brokers and Triggers of the manifests, read by the Knative model and resolved to URLs.
+ * @throws {BrokerConfigError} for what Knative would refuse; what it would silently skip is logged.
+ */
+function buildRoutes(options: BrokerOptions): Map<string, BrokerRoutes> {
+  const model = readModel(options.manifests, { defaultNamespace: options.defaultNamespace ?? 'default' });
+  const refused = model.problems.filter((p) => !p.noop);
+  if (refused.length > 0) throw new BrokerConfigError(refused.map((p) => `${p.resource}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
+  for (const p of model.problems) options.log.warn('ignored by Knative', { resource: p.resource, path: p.path, reason: p.message });
+  const brokers = new Map<string, BrokerRoutes>(model.brokers.map((b) => [`${b.namespace}/${b.name}`, { namespace: b.namespace, name: b.name, triggers: [] }]));
+  for (const trigger of model.triggers) {
+    const owner = `Trigger ${trigger.namespace}/${trigger.name}`;
+    const resolve = (destination: Destination, field: string) => {
+      try {
+        const url = options.resolve(destination, trigger.namespace);
+        new URL(url);
+        return url;
+      } catch (err) {
+        throw new BrokerConfigError(`${owner}: ${field} does not resolve: ${(err as Error).message}`);
+      }
+    };
+    const { deadLetterSink } = trigger.delivery;
+    brokers.get(trigger.broker)!.triggers.push({
+      ...trigger,
+      subscriber: resolve(trigger.subscriber, 'spec.subscriber'),
+      deadLetterSink: deadLetterSink && resolve(deadLetterSink, 'spec.delivery.deadLetterSink'),
+    });
+  }
+  return brokers;
 }
 
 function checkedDuplicates(duplicates: { min: number; max: number } | undefined): { min: number; max: number } | undefined {

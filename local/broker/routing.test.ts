@@ -114,7 +114,7 @@ describe('routing by Triggers', () => {
     [
       'an unknown Trigger spec field',
       [brokerManifest(), triggerManifest('t', 'http://127.0.0.1:9/', { filterz: {} })],
-      /Trigger ordersaga\/t: unknown field\(s\) spec\.filterz/,
+      /Trigger ordersaga\/t: spec\.filterz: unknown Trigger spec field "filterz"/,
     ],
     [
       'a Trigger on a Broker that does not exist',
@@ -129,7 +129,7 @@ describe('routing by Triggers', () => {
     [
       'a bad backoffDelay',
       [brokerManifest(), triggerManifest('t', 'http://127.0.0.1:9/', { delivery: { backoffPolicy: 'linear', backoffDelay: '200ms' } })],
-      /backoffDelay: "200ms" is not an ISO-8601 duration/,
+      /spec\.delivery\.backoffDelay: backoffDelay must be an ISO-8601 duration such as PT0\.5S, not "200ms"/,
     ],
     [
       'a bad backoffPolicy',
@@ -138,7 +138,7 @@ describe('routing by Triggers', () => {
     ],
     ['a negative retry', [brokerManifest(), triggerManifest('t', 'http://127.0.0.1:9/', { delivery: { retry: -1 } })], /retry must be an integer/],
     ['a bad Broker delivery', [brokerManifest('default', 'ordersaga', { timeout: 'soon' })], /Broker ordersaga\/default: spec\.delivery\.timeout/],
-    ['a Trigger defined twice', [brokerManifest(), triggerManifest('t', 'http://127.0.0.1:9/'), triggerManifest('t', 'http://127.0.0.1:9/')], /defined twice/],
+    ['a Trigger defined twice', [brokerManifest(), triggerManifest('t', 'http://127.0.0.1:9/'), triggerManifest('t', 'http://127.0.0.1:9/')], /Trigger ordersaga\/t: declared more than once/],
   ])('refuses %s when the Broker is built', (_name, manifests, message) => {
     const build = () => createBroker({ manifests, resolve: uriResolver, log: recordingLog() });
     expect(build).toThrow(BrokerConfigError);
