@@ -9,25 +9,20 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, SAGA_EDGES, TERMINAL_EVENTS } from '../functions/registry.js';
+import { dig, isKind, loadDirectory, nameOf, subjectMatches } from './model/index.js';
 import {
   checkConventions,
   connectionBudget,
-  dig,
   formatProblems,
-  isKind,
   isKnativeService,
   kubectlAvailable,
-  loadDirectory,
-  nameOf,
   REPO_ROOT,
   renderKustomize,
   sharedSchemasDir,
-  subjectMatches,
   validateDocuments,
   validateSkaffold,
   type Manifest,
   type Problem,
-  type Rule,
 } from './validate.js';
 
 const KUBECTL = kubectlAvailable();
@@ -166,7 +161,7 @@ describe.skipIf(!KUBECTL)(`the overlays${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, ()
 });
 
 describe('the validator catches the mistakes it exists for', () => {
-  type Mutation = { name: string; rule: Rule; path: string; mutate(docs: Manifest[]): void };
+  type Mutation = { name: string; rule: string; path: string; mutate(docs: Manifest[]): void };
   const service = (docs: Manifest[], name: string) => named(docs, 'serving.knative.dev', 'Service', name);
   const trigger = (docs: Manifest[], name: string) => named(docs, 'eventing.knative.dev', 'Trigger', name);
   const set = (obj: unknown, keys: string[], value: unknown) => {
