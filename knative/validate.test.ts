@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, SAGA_EDGES, TERMINAL_EVENTS } from '../functions/registry.js';
+import { CRON_CASES } from './model/cron.testcases.js';
 import { dig, isKind, loadDirectory, nameOf, subjectMatches } from './model/index.js';
 import {
   checkConventions,
@@ -323,6 +324,16 @@ describe('the validator catches the mistakes it exists for', () => {
       problems.some((p) => p.rule === rule && p.path.startsWith(where)),
       `expected a [${rule}] problem at ${where}; got:\n${formatProblems(problems)}`,
     ).toBe(true);
+  });
+});
+
+describe('PingSource schedules in the validator (the shared table, knative/model/cron.testcases.ts)', () => {
+  it.each(CRON_CASES)('$schedule (timezone $timezone)', ({ schedule, timezone, refused }) => {
+    const docs = sampleDocs();
+    const ping = named(docs, 'sources.knative.dev', 'PingSource', 'reconciler');
+    Object.assign(ping.spec as Record<string, unknown>, { schedule, ...(timezone ? { timezone } : {}) });
+    const problems = validateDocuments(docs).filter((p) => p.rule === 'pingsource');
+    expect(problems.map((p) => `${p.path}: ${p.message.slice(0, refused?.message.length)}`)).toEqual(refused ? [`spec.${refused.field}: ${refused.message}`] : []);
   });
 });
 
