@@ -11,8 +11,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../../lib/log.js';
 import { backoffBefore, isRetryable, type DeliverySpec, type EventFilter } from '../../knative/model/index.js';
 import type { IngressError } from './errors.js';
-import { contentModeOf, decodeMessage, encodeMessage, withExtensions, type BrokerEvent, type HttpMessage } from './events.js';
-import { DEFAULT_TTL, TTL, ttlOf, withDeliveryError } from './extensions.js';
+import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, TTL, ttlOf, withDeliveryError, withExtensions, type BrokerEvent, type HttpMessage } from './events.js';
+
 import { KN_NAMESPACE, PREFER, passThroughHeaders } from './headers.js';
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
