@@ -8,12 +8,13 @@
  * dead-letter sink, or a logged drop.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout } from 'node:timers/promises';
 import type { Logger } from '../../lib/log.js';
 import { backoffBefore, isRetryable, type DeliverySpec, type EventFilter } from '../../knative/model/index.js';
 import type { IngressError } from './errors.js';
-import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, TTL, ttlOf, withDeliveryError, withExtensions, type BrokerEvent, type HttpMessage } from './events.js';
+import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, KN_NAMESPACE, passThroughHeaders, PREFER, TTL, ttlOf, withDeliveryError, withExtensions } from './events.js';
+import type { BrokerEvent, HttpMessage } from './events.js';
 
-import { KN_NAMESPACE, PREFER, passThroughHeaders } from './headers.js';
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
 
@@ -27,15 +28,6 @@ export interface TriggerRoute {
   delivery: DeliverySpec;
   /** Absolute URL of the dead-letter sink. */
   deadLetterSink?: string;
-}
-
-/** The Broker's counters; the dispatcher adds to them. */
-export interface DeliveryCounters {
-  delivered: number;
-  replied: number;
-  retried: number;
-  deadLettered: number;
-  failed: number;
 }
 
 /** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
@@ -69,7 +61,8 @@ export interface DispatchContext {
   sender: Sender;
   log: Logger;
   observer?: BrokerObserver;
-  counters: DeliveryCounters;
+  /** The Broker's counters; the dispatcher adds to them. */
+  counters: Record<'delivered' | 'replied' | 'retried' | 'deadLettered' | 'failed', number>;
   /** Aborted when a drain runs out of time: deliveries stop where they are. */
   signal: AbortSignal;
   /** The in-flight limit of a Trigger's subscriber. */
@@ -80,28 +73,12 @@ export interface DispatchContext {
   brokerUrl(): string;
 }
 
-/** How an attempt ended, judged by Knative's rules. */
-type Verdict =
-  | { ok: true; reply?: BrokerEvent }
-  | {
-      ok: false;
-      /** The status reported as `knativeerrorcode`; 500 when nothing came back, as Knative reports it. */
-      code: number;
-      body: Buffer;
-      retryable: boolean;
-      reason: string;
-      abandoned?: boolean;
-    };
+/** How an attempt ended, judged by Knative's rules; `code` is reported as `knativeerrorcode` (500 when nothing came back). */
+type Failure = { ok: false; code: number; body: Buffer; retryable: boolean; reason: string; abandoned?: boolean };
+type Verdict = { ok: true; reply?: BrokerEvent } | Failure;
 
-interface AttemptTarget {
-  url: string;
-  /** The event as the subscriber or sink sees it, for the observer. */
-  event: BrokerEvent;
-  deadLetterSink: boolean;
-  message: HttpMessage;
-  judge: (response: HttpResponse) => Verdict;
-  fields: Record<string, unknown>;
-}
+/** Where an attempt goes, with the event as the subscriber or sink sees it (for the observer). */
+type AttemptTarget = { url: string; event: BrokerEvent; deadLetterSink: boolean; message: HttpMessage; judge: (response: HttpResponse) => Verdict; fields: Record<string, unknown> };
 
 /**
  * Delivers `event` (as the ingress accepted it, TTL included) to the
@@ -122,7 +99,7 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
     fields: { ...fields, subscriber: trigger.subscriber },
   });
 
-  let failure: Extract<Verdict, { ok: false }> & { destination: string };
+  let failure: Failure & { destination: string };
   let sinkHeaders = headers;
   if (result.verdict.ok) {
     if (!result.verdict.reply) return void (context.counters.delivered += 1);
@@ -195,8 +172,8 @@ async function attemptWithRetries(context: DispatchContext, trigger: TriggerRout
     const reason = verdict.ok ? undefined : { reason: verdict.reason };
     const status = outcome.status ?? null;
     context.log.info('delivery', { ...target.fields, status, attempt, ms, outcome: result, ...reason });
-    const { namespace, name } = trigger;
-    context.observer?.attempted({ namespace, trigger: name, url: target.url, deadLetterSink: target.deadLetterSink, event: target.event, attempt, status, ms, outcome: result, ...reason });
+    const { url, deadLetterSink, event } = target;
+    context.observer?.attempted({ namespace: trigger.namespace, trigger: trigger.name, url, deadLetterSink, event, attempt, status, ms, outcome: result, ...reason });
     if (verdict.ok || !verdict.retryable || verdict.abandoned) return outcome;
     last = outcome;
   }
@@ -222,20 +199,18 @@ function judgeSubscriberResponse(response: HttpResponse): Verdict {
   }
 }
 
-function statusFailure(response: HttpResponse): Verdict {
+function statusFailure(response: HttpResponse): Failure {
   return { ok: false, code: response.status, body: response.body, retryable: isRetryable(response.status), reason: `HTTP ${response.status}` };
 }
 
-function sendFailure(err: unknown): Verdict {
+function sendFailure(err: unknown): Failure {
   if (err instanceof SendError && err.reason === 'aborted') return abandoned(err.message);
   const message = err instanceof Error ? err.message : String(err);
   // Knative reports a request that got no response as a 500 whose data is the dispatch error.
   return { ok: false, code: 500, body: Buffer.from(`dispatch error: ${message}`), retryable: true, reason: message };
 }
 
-function abandoned(reason: string): Verdict {
-  return { ok: false, code: 500, body: Buffer.alloc(0), retryable: false, reason, abandoned: true };
-}
+const abandoned = (reason: string): Failure => ({ ok: false, code: 500, body: Buffer.alloc(0), retryable: false, reason, abandoned: true });
 
 /** The wait a 429/503 asks for in `Retry-After` (seconds or an HTTP date), when the policy honours it. */
 export function retryAfterWait(policy: DeliverySpec, status: number | undefined, headers: IncomingHttpHeaders | undefined, now = Date.now()): number {
@@ -247,18 +222,7 @@ export function retryAfterWait(policy: DeliverySpec, status: number | undefined,
 }
 
 /** Waits `ms`; false when the signal aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (ms > 0 && !signal.aborted) await setTimeout(ms, undefined, { signal }).catch(() => undefined);
+  return !signal.aborted;
 }

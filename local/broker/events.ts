@@ -6,8 +6,12 @@
  *
  * Reads both HTTP content modes (binary, structured JSON); writes binary
  * mode as Knative's dispatcher does, structured mode when asked to. Also the
- * extensions the Broker reads and writes: the reply TTL, the arrival time,
- * and the error attributes of dead-lettered events.
+ * extensions the Broker reads and writes (the reply TTL, the arrival time,
+ * the error attributes of dead-lettered events), and the HTTP headers that
+ * travel with an event, by eventing `pkg/utils/headers.go` (`PassThroughHeaders`):
+ * `x-request-id`, `retry-after`, and headers starting `knative-` or `x-b3-`,
+ * from a producer's request and from a subscriber's response onto its reply.
+ * Everything else stays behind, CloudEvent attributes included.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { CloudEvent } from 'cloudevents';
@@ -219,4 +223,32 @@ function rawMember(json: string, name: string): string {
     }
   }
   throw new EventFormatError(`structured event has no member ${name}`);
+}
+
+/** Asks a subscriber to answer with a reply event if it has one. */
+export const PREFER = 'prefer';
+/** Tells a subscriber the namespace of the Trigger that delivers to it. */
+export const KN_NAMESPACE = 'kn-namespace';
+
+const FORWARDED = new Set([
+  'x-request-id',
+  'retry-after',
+  // Not headers.go's: Knative's tracing instrumentation carries W3C trace
+  // context on every hop. With no tracing of its own the stand-in hands the
+  // producer's context on, so a subscriber's spans join its trace.
+  'traceparent',
+  'tracestate',
+]);
+const FORWARDED_PREFIXES = ['knative-', 'x-b3-'];
+
+/** The headers of a request or response that Knative passes through with its event. */
+export function passThroughHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value !== undefined && (FORWARDED.has(lower) || FORWARDED_PREFIXES.some((prefix) => lower.startsWith(prefix)))) {
+      kept[lower] = Array.isArray(value) ? value.join(', ') : value;
+    }
+  }
+  return kept;
 }

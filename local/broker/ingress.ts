@@ -8,8 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TriggerRoute } from './dispatcher.js';
 import { IngressError } from './errors.js';
-import { decodeMessage, EventFormatError, type BrokerEvent } from './events.js';
-import { passThroughHeaders } from './headers.js';
+import { decodeMessage, type BrokerEvent, type EventFormatError } from './events.js';
+import { passThroughHeaders } from './events.js';
 
 /** A Broker and the Triggers subscribed to it, in manifest order. */
 export interface BrokerRoutes {
@@ -90,20 +90,12 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new BodyTooLargeError(`event over ${limit} bytes`));
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if ((size += chunk.length) > limit) throw new BodyTooLargeError(`event over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
