@@ -20,16 +20,18 @@ export { isRefusal, parseSchedule, type CronRefusal, type CronSchedule } from '.
 export { backoffBefore, BROKER_DEFAULT_DELIVERY, isRetryable, type DeliverySpec, type Destination } from './delivery.js';
 export { ATTRIBUTE_NAME, compileFilters, lookupAttribute, type AttributeValue, type EventFilter, type FilterResult } from './filters.js';
 
-export interface BrokerModel {
+/** Where a resource lives. */
+export interface Named {
   namespace: string;
   name: string;
+}
+
+export interface BrokerModel extends Named {
   /** Its own delivery, or the one Knative's defaulting gives it. */
   delivery: DeliverySpec;
 }
 
-export interface TriggerModel {
-  namespace: string;
-  name: string;
+export interface TriggerModel extends Named {
   /** `<namespace>/<name>` of its Broker. */
   broker: string;
   subscriber: Destination;
@@ -38,9 +40,7 @@ export interface TriggerModel {
   delivery: DeliverySpec;
 }
 
-export interface PingSourceModel {
-  namespace: string;
-  name: string;
+export interface PingSourceModel extends Named {
   schedule: CronSchedule;
   /** Unset when the PingSource names none. */
   contentType?: string;
@@ -49,9 +49,7 @@ export interface PingSourceModel {
 }
 
 /** Who may send to what, for the `authentication-oidc` feature (enforced by a later change). */
-export interface EventPolicyModel {
-  namespace: string;
-  name: string;
+export interface EventPolicyModel extends Named {
   /** The targets; none means every target in the namespace. */
   to: { ref?: { apiVersion: string; kind: string; name: string }; selector?: Record<string, unknown> }[];
   /** OIDC subjects admitted, a trailing `*` matching any suffix; a ServiceAccount ref is `system:serviceaccount:<ns>:<name>`. */
