@@ -48,7 +48,7 @@ export function compileFilters(spec: { filter?: unknown; filters?: unknown }, at
   const findings: CompiledFilter['findings'] = [];
   const list = Array.isArray(spec.filters) ? spec.filters : [];
   if (spec.filters !== undefined && !Array.isArray(spec.filters)) findings.push({ path: `${at}.filters`, message: 'filters must be a list' });
-  if (list.length > 0) return { filter: all(list.map((f, i) => expression(f, `${at}.filters[${i}]`, findings, cesql))), findings };
+  if (list.length > 0) return { filter: combine(list.map((f, i) => expression(f, `${at}.filters[${i}]`, findings, cesql)), 'fail'), findings };
   if (spec.filter === undefined || spec.filter === null) return { filter: () => 'none', findings };
   const attributes = isRecord(spec.filter) ? (spec.filter.attributes ?? {}) : undefined;
   if (!isRecord(attributes)) {
@@ -104,7 +104,7 @@ function expression(entry: unknown, at: string, findings: CompiledFilter['findin
     case 'any': {
       if (!Array.isArray(value)) return findings.push({ path: `${at}.${dialect}`, message: `${dialect} must list filters` }), skip;
       const nested = value.map((f, i) => expression(f, `${at}.${dialect}[${i}]`, findings, cesql));
-      return dialect === 'all' ? all(nested) : any(nested);
+      return combine(nested, dialect === 'all' ? 'fail' : 'pass');
     }
     case 'not': {
       const nested = expression(value, `${at}.not`, findings, cesql);
@@ -121,27 +121,14 @@ function expression(entry: unknown, at: string, findings: CompiledFilter['findin
   }
 }
 
-/** Every filter must pass; `none` when none had a say (`all_filter.go`). */
-function all(filters: EventFilter[]): EventFilter {
+/** `all` stops at the first fail, `any` at the first pass; `none` when no filter had a say (`all_filter.go`, `any_filter.go`). */
+function combine(filters: EventFilter[], decisive: FilterResult): EventFilter {
   return (event) => {
     let result: FilterResult = 'none';
     for (const filter of filters) {
       const r = filter(event);
-      if (r === 'fail') return 'fail';
-      if (r === 'pass') result = 'pass';
-    }
-    return result;
-  };
-}
-
-/** One filter must pass; `none` when none had a say (`any_filter.go`). */
-function any(filters: EventFilter[]): EventFilter {
-  return (event) => {
-    let result: FilterResult = 'none';
-    for (const filter of filters) {
-      const r = filter(event);
-      if (r === 'pass') return 'pass';
-      if (r === 'fail') result = 'fail';
+      if (r === decisive) return r;
+      if (r !== 'none') result = r;
     }
     return result;
   };
