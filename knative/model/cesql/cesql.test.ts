@@ -63,6 +63,11 @@ describe('compileCesqlFilter, as Knative’s cesql filter', () => {
     ['an unknown function', 'HAS_PREFIX(type, "dev.")'],
     ['a function error, even when the value is true', "LEFT(myext, -1) = 'myvalue'"],
     ['a missing attribute under NOT', 'NOT missing'],
+    // Knative checks the error before the type, so these fail rather than panic.
+    ['an error whose value is an Integer', 'ttl / 0'],
+    ['an error whose value is a String', 'LEFT(myext, -1)'],
+    ['ABS overflowing, which still returns an Integer', 'ABS(-2147483648)'],
+    ['a missing attribute alone', 'missing'],
   ])('fails the event on %s', (_name, expression) => {
     expect(compileCesqlFilter(expression)(EVENT)).toBe('fail');
   });
