@@ -38,6 +38,9 @@ const SYMBOLS = ['!=', '<>', '<=', '>=', '(', ')', ',', '*', '/', '%', '+', '-',
 const VALUE_NAME = /^[A-Za-z0-9]+$/; // identifier: IDENTIFIER | IDENTIFIER_WITH_NUMBER
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z_]*$/; // functionIdentifier: IDENTIFIER | FUNCTION_IDENTIFIER_WITH_UNDERSCORE
 const MAX_DEPTH = 1000;
+const INTEGER = /[+-]?[0-9]+/y; // INTEGER_LITERAL
+const WORD = /[A-Za-z0-9]+/y; // IDENTIFIER, IDENTIFIER_WITH_NUMBER and the keywords
+const UNDERSCORED = /[A-Za-z][A-Za-z_]*/y; // FUNCTION_IDENTIFIER_WITH_UNDERSCORE
 
 /**
  * Splits `source` into tokens the way the ANTLR lexer does: the longest
@@ -63,9 +66,9 @@ function tokenize(source: string): Token[] {
       continue;
     }
     const at = i;
-    const number = run(/[+-]?[0-9]+/y, i);
-    const word = run(/[A-Za-z0-9]+/y, i);
-    const underscored = run(/[A-Za-z][A-Za-z_]*/y, i);
+    const number = run(INTEGER, i);
+    const word = run(WORD, i);
+    const underscored = run(UNDERSCORED, i);
     if (c === "'" || c === '"') {
       // A backslash escapes the next character and a doubled quote stays in the string (DQUOTA_STRING, SQUOTA_STRING).
       let j = i + 1;
