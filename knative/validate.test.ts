@@ -227,6 +227,39 @@ describe('the validator catches the mistakes it exists for', () => {
       mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ exact: { type: '' } }]),
     },
     {
+      name: 'a filters entry whose cesql expression does not parse',
+      rule: 'filter',
+      path: 'spec.filters[0].cesql',
+      mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ cesql: "type = 'dev.ordersaga.order.cancelled' AND" }]),
+    },
+    {
+      name: 'an EventPolicy while authentication-oidc is off',
+      rule: 'eventpolicy',
+      path: '',
+      mutate: (docs) => docs.push({ apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec: { from: [{ sub: 'x' }] } }),
+    },
+    {
+      name: 'an EventPolicy naming a ServiceAccount and a Broker that are not in the manifests',
+      rule: 'reference',
+      path: 'spec.from[0].ref',
+      mutate: (docs) => {
+        const features = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } };
+        const ref = (apiVersion: string, kind: string, name: string) => ({ ref: { apiVersion, kind, name } });
+        const spec = { to: [ref('eventing.knative.dev/v1', 'Broker', 'default')], from: [ref('v1', 'ServiceAccount', 'place-order')] };
+        docs.push(features, { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec });
+      },
+    },
+    {
+      name: 'an EventPolicy whose target Broker is not in the manifests',
+      rule: 'reference',
+      path: 'spec.to[0].ref',
+      mutate: (docs) => {
+        const features = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } };
+        const spec = { to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'audit' } }], from: [{ sub: 'system:serviceaccount:ordersaga:*' }] };
+        docs.push(features, { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec });
+      },
+    },
+    {
       name: 'a Trigger on a Broker that does not exist',
       rule: 'reference',
       path: 'spec.broker',
@@ -312,6 +345,23 @@ describe('the validator catches the mistakes it exists for', () => {
 
   it('finds nothing wrong with the documents before they are mutated', () => {
     const problems = allProblems(sampleDocs());
+    expect(problems, formatProblems(problems)).toEqual([]);
+  });
+
+  it('passes an EventPolicy admitting a ServiceAccount to the Broker once authentication-oidc is on', () => {
+    const docs = sampleDocs();
+    const ref = (apiVersion: string, kind: string, name: string) => ({ ref: { apiVersion, kind, name } });
+    docs.push(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'place-order', namespace: 'ordersaga' } },
+      {
+        apiVersion: 'eventing.knative.dev/v1alpha1',
+        kind: 'EventPolicy',
+        metadata: { name: 'senders', namespace: 'ordersaga' },
+        spec: { to: [ref('eventing.knative.dev/v1', 'Broker', 'default')], from: [ref('v1', 'ServiceAccount', 'place-order'), { sub: 'system:serviceaccount:ordersaga:*' }] },
+      },
+    );
+    const problems = allProblems(docs);
     expect(problems, formatProblems(problems)).toEqual([]);
   });
 

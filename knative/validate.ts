@@ -94,7 +94,7 @@ function createSchemaAjv(): Ajv {
 
 const schemaSets = new Map<string, Map<string, ValidateFunction>>();
 
-/** The compiled schema of each Knative kind in `<dir>/knative/jsonschema-strict/`, keyed `group/version/Kind`, once per directory. */
+/** The compiled schema of each Knative kind in `<dir>/knative/jsonschema-strict/`, keyed `group/version/kind`, once per directory. */
 export function loadSchemas(dir: string = sharedSchemasDir()): Map<string, ValidateFunction> {
   const cached = schemaSets.get(dir);
   if (cached) return cached;
@@ -102,9 +102,16 @@ export function loadSchemas(dir: string = sharedSchemasDir()): Map<string, Valid
   const schemas = new Map<string, ValidateFunction>();
   const folder = path.join(dir, 'knative', 'jsonschema-strict');
   for (const file of readdirSync(folder).filter((f) => f.endsWith('.json')).sort()) {
-    const schema = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as Record<string, unknown>;
+    const schema = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { properties?: Record<string, unknown> };
+    // The API server gives every CRD these fields; a schema made from an openAPIV3Schema alone (EventPolicy's) lacks them.
+    schema.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...schema.properties };
     const validate = ajv.compile(schema);
-    for (const g of arr(schema['x-kubernetes-group-version-kind']).map(rec)) if (g) schemas.set(`${str(g.group)}/${str(g.version)}/${str(g.kind)}`, validate);
+    // Keyed by lower-case kind: a schema without its group-version-kind (EventPolicy's) is named by its file, `<kind>-<group>-<version>.json`.
+    const named = /^([a-z]+)-(.+)-(v[0-9a-z]+)\.json$/.exec(file);
+    const gvks = arr((schema as Record<string, unknown>)['x-kubernetes-group-version-kind']).map(rec);
+    for (const g of gvks.length > 0 ? gvks : [{ kind: named?.[1], group: named?.[2], version: named?.[3] }]) {
+      if (g) schemas.set(`${str(g.group)}/${str(g.version)}/${str(g.kind)?.toLowerCase()}`, validate);
+    }
   }
   schemaSets.set(dir, schemas);
   return schemas;
@@ -199,7 +206,7 @@ export function validateDocuments(docs: readonly unknown[], options: ValidateOpt
     const report = (rule: string, list: Finding[]) => problems.push(...list.map((p) => ({ rule, resource, ...p })));
     const { group, version } = groupVersion(str(doc.apiVersion) ?? '');
     if (group.endsWith('knative.dev')) {
-      const validate = schemas.get(`${group}/${version}/${str(doc.kind)}`);
+      const validate = schemas.get(`${group}/${version}/${str(doc.kind)?.toLowerCase()}`);
       if (!validate) report('schema', [{ path: '', message: `no schema for ${str(doc.apiVersion)} ${str(doc.kind)} in the shared schemas` }]);
       else if (!validate(doc)) problems.push(...schemaProblems(resource, validate.errors, 'schema'));
     }

@@ -5,8 +5,11 @@
  * `pkg/eventfilter/subscriptionsapi/`): the `filter` attributes (every listed
  * attribute equal; `""` asks only that it be there) and the Subscriptions API
  * `filters` (dialects `exact`, `prefix`, `suffix`, `all`, `any`, `not`,
- * `cesql`). A non-empty `filters` wins over `filter`.
+ * `cesql`, the last by `./cesql`). A non-empty `filters` wins over `filter`.
+ * A `cesql` expression that yields no Boolean throws
+ * `CesqlNonBooleanResultError` where Knative's filter panics.
  */
+import { compileCesqlFilter } from './cesql/index.js';
 import { isRecord, type Finding } from './documents.js';
 
 /** A context attribute value: CloudEvents' type system reduced to JSON scalars. */
@@ -34,9 +37,6 @@ export function lookupAttribute(attributes: Readonly<Record<string, AttributeVal
   return attributes[name] === undefined ? undefined : String(attributes[name]);
 }
 
-/** Compiles `cesql` expressions; without one the dialect is refused. */
-export type CesqlCompiler = (expression: string) => EventFilter;
-
 /** A compiled filter and what is wrong with it; a `noop` finding is an entry Knative accepts and skips. */
 export interface CompiledFilter {
   filter: EventFilter;
@@ -44,11 +44,11 @@ export interface CompiledFilter {
 }
 
 /** Compiles a Trigger's (or an EventPolicy's) `filter` / `filters` found at `at` (e.g. `spec`). */
-export function compileFilters(spec: { filter?: unknown; filters?: unknown }, at: string, cesql?: CesqlCompiler): CompiledFilter {
+export function compileFilters(spec: { filter?: unknown; filters?: unknown }, at: string): CompiledFilter {
   const findings: CompiledFilter['findings'] = [];
   const list = Array.isArray(spec.filters) ? spec.filters : [];
   if (spec.filters !== undefined && !Array.isArray(spec.filters)) findings.push({ path: `${at}.filters`, message: 'filters must be a list' });
-  if (list.length > 0) return { filter: combine(list.map((f, i) => expression(f, `${at}.filters[${i}]`, findings, cesql)), 'fail'), findings };
+  if (list.length > 0) return { filter: combine(list.map((f, i) => expression(f, `${at}.filters[${i}]`, findings)), 'fail'), findings };
   if (spec.filter === undefined || spec.filter === null) return { filter: () => 'none', findings };
   const attributes = isRecord(spec.filter) ? (spec.filter.attributes ?? {}) : undefined;
   if (!isRecord(attributes)) {
@@ -77,7 +77,7 @@ function pairs(map: Record<string, unknown>, at: string, findings: Finding[]): [
 const isSet = (value: unknown) => (Array.isArray(value) ? value.length > 0 : isRecord(value) ? Object.keys(value).length > 0 : value !== undefined && value !== null && value !== '');
 
 /** One `filters` entry. An entry Knative cannot materialise (no dialect, an empty value) is skipped, as upstream does. */
-function expression(entry: unknown, at: string, findings: CompiledFilter['findings'], cesql?: CesqlCompiler): EventFilter {
+function expression(entry: unknown, at: string, findings: CompiledFilter['findings']): EventFilter {
   const skip: EventFilter = () => 'none';
   if (!isRecord(entry)) return findings.push({ path: at, message: 'a filter must be a mapping' }), skip;
   for (const key of Object.keys(entry)) if (!(DIALECTS as readonly string[]).includes(key)) findings.push({ path: `${at}.${key}`, message: `unknown filter dialect "${key}"` });
@@ -103,21 +103,22 @@ function expression(entry: unknown, at: string, findings: CompiledFilter['findin
     case 'all':
     case 'any': {
       if (!Array.isArray(value)) return findings.push({ path: `${at}.${dialect}`, message: `${dialect} must list filters` }), skip;
-      const nested = value.map((f, i) => expression(f, `${at}.${dialect}[${i}]`, findings, cesql));
+      const nested = value.map((f, i) => expression(f, `${at}.${dialect}[${i}]`, findings));
       return combine(nested, dialect === 'all' ? 'fail' : 'pass');
     }
     case 'not': {
-      const nested = expression(value, `${at}.not`, findings, cesql);
+      const nested = expression(value, `${at}.not`, findings);
       return (event) => NEGATION[nested(event)];
     }
     case 'cesql':
-      if (typeof value !== 'string') return findings.push({ path: `${at}.cesql`, message: 'cesql must be an expression' }), skip;
-      if (!cesql) return findings.push({ path: `${at}.cesql`, message: 'the cesql dialect is not supported here yet' }), skip;
+      // trigger_validation.go refuses an expression that does not parse; cesql_filter.go runs one that does.
       try {
-        return cesql(value);
+        if (typeof value === 'string') return compileCesqlFilter(value);
+        findings.push({ path: `${at}.cesql`, message: 'cesql must be an expression' });
       } catch (err) {
-        return findings.push({ path: `${at}.cesql`, message: `not a CESQL expression: ${(err as Error).message}` }), skip;
+        findings.push({ path: `${at}.cesql`, message: `not a CESQL expression: ${(err as Error).message}` });
       }
+      return skip;
   }
 }
 

@@ -12,13 +12,14 @@ import { parse as parseYaml } from 'yaml';
 import { parseSchedule, type CronSchedule } from './cron.js';
 import { BROKER_DEFAULT_DELIVERY, readDelivery, type DeliverySpec, type Destination } from './delivery.js';
 import { arr, describe, dig, groupOf, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str, type Finding, type Manifest, type Problem } from './documents.js';
-import { compileFilters, type CesqlCompiler, type EventFilter } from './filters.js';
+import { compileFilters, type EventFilter } from './filters.js';
 
 export * from './documents.js';
 export { parseDuration } from './durations.js';
 export { isRefusal, parseSchedule, type CronRefusal, type CronSchedule } from './cron.js';
 export { backoffBefore, BROKER_DEFAULT_DELIVERY, isRetryable, type DeliverySpec, type Destination } from './delivery.js';
 export { ATTRIBUTE_NAME, compileFilters, lookupAttribute, type AttributeValue, type EventFilter, type FilterResult } from './filters.js';
+export { CesqlNonBooleanResultError } from './cesql/index.js';
 
 /** Where a resource lives. */
 export interface Named {
@@ -77,8 +78,6 @@ export const DEFAULT_FEATURES: Readonly<Record<string, string>> = { 'authenticat
 export interface ModelOptions {
   /** Namespace of documents that name none. */
   defaultNamespace?: string;
-  /** Compiles `cesql` filter expressions; without it the dialect is refused. */
-  cesql?: CesqlCompiler;
 }
 
 const EVENTING = 'eventing.knative.dev';
@@ -136,7 +135,7 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
     const subscriber = rec(spec.subscriber);
     if (!subscriber || (!rec(subscriber.ref) && typeof subscriber.uri !== 'string')) findings.push({ path: 'spec.subscriber', message: 'a Trigger needs a subscriber with a ref or a uri' });
     report(doc, 'trigger-spec', findings);
-    const filters = compileFilters(spec, 'spec', options.cesql);
+    const filters = compileFilters(spec, 'spec');
     report(doc, 'filter', filters.findings);
     const delivery = spec.delivery === undefined ? undefined : readDelivery(spec.delivery, 'spec.delivery', model.features);
     report(doc, 'delivery', delivery?.findings ?? []);
@@ -152,7 +151,7 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
   }
 
   for (const doc of docs.filter((d) => isKind(d, EVENTING, 'EventPolicy'))) {
-    const policy = readEventPolicy(doc, namespaceOf(doc, fallback), options.cesql);
+    const policy = readEventPolicy(doc, namespaceOf(doc, fallback));
     if (model.features['authentication-oidc'] !== 'enabled') policy.findings.push({ path: '', message: 'an EventPolicy needs the feature authentication-oidc enabled (config-features)' });
     report(doc, 'eventpolicy', policy.findings);
     model.eventPolicies.push(policy.model);
@@ -199,14 +198,14 @@ function isJsonObject(data: Buffer): boolean {
 }
 
 /** An EventPolicy by the webhook's rules (eventing `pkg/apis/eventing/v1alpha1/eventpolicy_validation.go`). */
-function readEventPolicy(doc: Manifest, namespace: string, cesql?: CesqlCompiler): { model: EventPolicyModel; findings: (Finding & { noop?: true })[] } {
+function readEventPolicy(doc: Manifest, namespace: string): { model: EventPolicyModel; findings: (Finding & { noop?: true })[] } {
   const findings: (Finding & { noop?: true })[] = [];
   const spec = rec(doc.spec) ?? {};
   const reference = (ref: Record<string, unknown>, at: string) => {
     for (const field of ['apiVersion', 'kind', 'name']) if (!str(ref[field])) findings.push({ path: `${at}.${field}`, message: `${field} is required` });
     return { apiVersion: str(ref.apiVersion) ?? '', kind: str(ref.kind) ?? '', name: str(ref.name) ?? '', namespace: str(ref.namespace) || namespace };
   };
-  const filters = compileFilters(spec, 'spec', cesql);
+  const filters = compileFilters(spec, 'spec');
   findings.push(...filters.findings);
   const model: EventPolicyModel = { namespace, name: nameOf(doc), to: [], subjects: [], from: [], filter: filters.filter };
   arr(spec.from).forEach((from, i) => {

@@ -198,8 +198,23 @@ describe('Trigger filters', () => {
     expect(findings.filter((f) => !('noop' in f)).map((f) => f.path)).toContain(at);
   });
 
-  it('refuses cesql when it has no compiler for it', () => {
-    expect(compileFilters({ filters: [{ cesql: "type = 'x'" }] }, 'spec').findings).toEqual([{ path: 'spec.filters[0].cesql', message: 'the cesql dialect is not supported here yet' }]);
+  // pkg/eventfilter/subscriptionsapi/cesql_filter.go: true passes, false or an evaluation error fails.
+  it.each([
+    ["type LIKE 'dev.ordersaga.order.%'", true],
+    ["type = 'dev.ordersaga.order.placed' AND tenant = 'acme'", true],
+    ["EXISTS region", false],
+    ["region = 'eu'", false],
+    ["NOT (region = 'eu')", false],
+    ["subject IN ('order-6', 'order-7')", true],
+    ['INT(1) / 0 = 0', false],
+  ])('cesql %s', (expression, expected) => {
+    expect(passes({ filters: [{ cesql: expression }] })).toBe(expected);
+  });
+
+  it('refuses, naming the Trigger, a cesql expression that does not parse (trigger_validation.go)', () => {
+    const problems = readModel([broker(), trigger({ filters: [{ any: [{ cesql: "type = 'x' AND" }] }] })]).problems;
+    expect(problems).toEqual([expect.objectContaining({ rule: 'filter', resource: 'Trigger ns/t', path: 'spec.filters[0].any[0].cesql' })]);
+    expect(problems[0]!.message).toMatch(/^not a CESQL expression: /);
   });
 });
 

@@ -77,14 +77,15 @@ export interface DispatchContext {
 type Failure = { ok: false; code: number; body: Buffer; retryable: boolean; reason: string; abandoned?: boolean };
 type Verdict = { ok: true; reply?: BrokerEvent } | Failure;
 
-/** Where an attempt goes, with the event as the subscriber or sink sees it (for the observer). */
-type AttemptTarget = { url: string; event: BrokerEvent; deadLetterSink: boolean; message: HttpMessage; judge: (response: HttpResponse) => Verdict; fields: Record<string, unknown> };
+/** Where an attempt goes, with the event as the subscriber or sink sees it (for the observer); `panic` fails every attempt unsent. */
+type AttemptTarget = { url: string; event: BrokerEvent; deadLetterSink: boolean; message: HttpMessage; judge: (response: HttpResponse) => Verdict; fields: Record<string, unknown>; panic?: string };
 
 /**
- * Delivers `event` (as the ingress accepted it, TTL included) to the
- * Trigger's subscriber. Never rejects: every outcome is counted and logged.
+ * Delivers `event` (as the ingress accepted it, TTL included) to the Trigger's subscriber. Never rejects: every
+ * outcome is counted and logged. With `panic` (the broker filter crashed on the event) no attempt gets an answer,
+ * and the dead letter carries no error extensions: the channel finds none in the crashed filter's empty response.
  */
-export async function deliver(context: DispatchContext, trigger: TriggerRoute, event: BrokerEvent, headers: Record<string, string>): Promise<void> {
+export async function deliver(context: DispatchContext, trigger: TriggerRoute, event: BrokerEvent, headers: Record<string, string>, panic?: string): Promise<void> {
   // The TTL is the Broker's own bookkeeping: subscribers never see it, and a
   // reply gets it back (decremented again at the ingress).
   const outgoing = withExtensions(event, { [TTL]: undefined });
@@ -97,6 +98,7 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
     message: { headers: { ...headers, ...message.headers, [PREFER]: 'reply', [KN_NAMESPACE]: trigger.namespace }, body: message.body },
     judge: judgeSubscriberResponse,
     fields: { ...fields, subscriber: trigger.subscriber },
+    panic,
   });
 
   let failure: Failure & { destination: string };
@@ -121,7 +123,7 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
     return context.log.warn(why, { ...fields, subscriber: trigger.subscriber, code: failure.code, reason: failure.reason });
   }
 
-  const deadLettered = withDeliveryError(event, failure.destination, failure.code, failure.body);
+  const deadLettered = panic ? event : withDeliveryError(event, failure.destination, failure.code, failure.body);
   const deadLetter = encodeFor(deadLettered, trigger.delivery);
   // Knative sends to the dead-letter sink with the same retry policy.
   const sunk = await attemptWithRetries(context, trigger, {
@@ -159,6 +161,7 @@ async function attemptWithRetries(context: DispatchContext, trigger: TriggerRout
     const started = performance.now();
     let outcome: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders };
     try {
+      if (target.panic) throw new Error(target.panic);
       const response = await context.sender.post(target.url, target.message, { timeoutMs: policy.timeoutMs, signal: context.signal });
       outcome = { verdict: target.judge(response), status: response.status, headers: response.headers };
     } catch (err) {

@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from '../../lib/log.js';
-import { readModel, type Destination } from '../../knative/model/index.js';
+import { CesqlNonBooleanResultError, readModel, type Destination } from '../../knative/model/index.js';
 import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
 import { BrokerConfigError, IngressError } from './errors.js';
 import { ARRIVAL_TIME, fromCloudEvent, ingressTtl, TTL, validated, withExtensions, type BrokerEvent } from './events.js';
@@ -127,9 +127,17 @@ export function createBroker(options: BrokerOptions): Broker {
     options.observer?.accepted(accepted, { namespace: broker.namespace, broker: broker.name, reply });
     // Filters see the event as the broker filter does, after the TTL is taken off.
     const visible = withExtensions(accepted, { [TTL]: undefined }).attributes;
-    for (const trigger of broker.triggers.filter((t) => t.filter(visible) !== 'fail')) {
+    for (const trigger of broker.triggers) {
+      let panic: string | undefined;
+      try {
+        if (trigger.filter(visible) === 'fail') continue;
+      } catch (err) {
+        // Knative's cesql filter panics on a result that is no Boolean: each delivery attempt then gets no answer.
+        if (!(err instanceof CesqlNonBooleanResultError)) throw err;
+        panic = err.message;
+      }
       const copies = duplicates ? duplicates.min + Math.floor(Math.random() * (duplicates.max - duplicates.min + 1)) : 1;
-      for (let i = 0; i < copies; i++) track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers), chaos.shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
+      for (let i = 0; i < copies; i++) track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers, panic), chaos.shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
     }
   };
 
