@@ -5,26 +5,44 @@
  * mistakes it exists for; and the manifests agree with the function
  * registry and the event catalogue.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, SAGA_EDGES, TERMINAL_EVENTS } from '../functions/registry.js';
 import { CRON_CASES } from './model/cron.testcases.js';
-import { dig, isKind, loadDirectory, nameOf, subjectMatches } from './model/index.js';
+import { dig, isKind, loadDirectory, nameOf, parseManifests, subjectMatches } from './model/index.js';
 import {
   checkConventions,
   connectionBudget,
   formatProblems,
   isKnativeService,
-  kubectlAvailable,
   REPO_ROOT,
-  renderKustomize,
   sharedSchemasDir,
   validateDocuments,
   validateSkaffold,
   type Manifest,
   type Problem,
 } from './validate.js';
+
+/** Whether `kubectl` can be run here. */
+function kubectlAvailable(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `kubectl kustomize <dir>`, parsed. Throws when kubectl fails (its stderr is in the message). */
+function renderKustomize(dir: string): { docs: Manifest[]; problems: Problem[] } {
+  try {
+    return parseManifests(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }), `kustomize ${dir}`);
+  } catch (err) {
+    throw new Error(`kubectl kustomize ${dir} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+  }
+}
 
 const KUBECTL = kubectlAvailable();
 const NO_KUBECTL = 'skipped: kubectl is not on PATH, so kustomize cannot render';

@@ -18,7 +18,6 @@
  *
  * Every check reports {@link Problem}s; none throws on bad input.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,25 +49,6 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The shared schemas, cloned beside the repository (`<root>/../shared/schemas`). */
 export function sharedSchemasDir(repoRoot: string = REPO_ROOT): string {
   return path.resolve(repoRoot, '..', 'shared', 'schemas');
-}
-
-/** Whether `kubectl` can be run here. */
-export function kubectlAvailable(): boolean {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `kubectl kustomize <dir>`, parsed. Throws when kubectl fails (its stderr is in the message). */
-export function renderKustomize(dir: string): { docs: Manifest[]; problems: Problem[] } {
-  try {
-    return parseManifests(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }), `kustomize ${dir}`);
-  } catch (err) {
-    throw new Error(`kubectl kustomize ${dir} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
-  }
 }
 
 export const isKnativeService = (doc: Manifest): boolean => isKind(doc, 'serving.knative.dev', 'Service');

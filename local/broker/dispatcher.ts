@@ -10,25 +10,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import type { Logger } from '../../lib/log.js';
-import { backoffBefore, isRetryable, type DeliverySpec, type EventFilter } from '../../knative/model/index.js';
+import { backoffBefore, isRetryable, type DeliverySpec, type TriggerModel } from '../../knative/model/index.js';
 import type { IngressError } from './errors.js';
 import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, KN_NAMESPACE, passThroughHeaders, PREFER, TTL, ttlOf, withDeliveryError, withExtensions } from './events.js';
 import type { BrokerEvent, HttpMessage } from './events.js';
-
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
 
-/** A Trigger ready to dispatch. */
-export interface TriggerRoute {
-  namespace: string;
-  name: string;
-  /** Absolute URL of the subscriber, exactly as resolved (it is `knativeerrordest` when delivery fails). */
-  subscriber: string;
-  filter: EventFilter;
-  delivery: DeliverySpec;
-  /** Absolute URL of the dead-letter sink. */
-  deadLetterSink?: string;
-}
+/** A Trigger ready to dispatch: the model's, its subscriber (exactly as resolved: the `knativeerrordest` of a failure) and dead-letter sink as URLs. */
+export type TriggerRoute = Omit<TriggerModel, 'subscriber'> & { subscriber: string; deadLetterSink?: string };
 
 /** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
 export interface DeliveryAttempt {
