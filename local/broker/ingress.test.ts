@@ -102,11 +102,12 @@ describe('the Broker ingress', () => {
     expect((await post(unknown, testEvent('x'))).status).toBe(404);
   });
 
-  // The SDK keeps a structured event's data as the bytes it read (event.DataEncoded), and the broker delivers those.
+  // The SDK keeps a structured event's data as the bytes it read (event.DataEncoded), and the dispatcher sends those
+  // (binding.ToMessage in pkg/kncloudevents/event_dispatcher.go): JSON data is never re-serialised.
   it.each([
     ['binary', {}],
     ['structured', { format: 'json' }],
-  ])('delivers structured-mode data byte for byte, in %s mode: 1.50 stays 1.50', async (_mode, delivery) => {
+  ])('delivers structured-mode data byte for byte, in %s mode: 1.50 stays 1.50 (event_dispatcher.go)', async (_mode, delivery) => {
     const sub = await startSubscriber();
     const { broker: b, ingress: url } = await startBroker([brokerManifest(), triggerManifest('t', sub.url, { delivery })]);
     const data = '{ "price" : 1.50, "tags": ["a,b", {"x": "}"}] }';
