@@ -14,7 +14,9 @@ import { baseOptions } from '../lib/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../test/db.js';
 import { runStep, seedAccount, seedSlot, snapshot } from '../test/fixtures.js';
 import { cloudEvent, deliver, recordingLogger, serveDefinition, startSink, type ServedFunction, type Sink } from '../test/harness.js';
-import { dig, isKind, kubectlAvailable, loadDirectory, nameOf, renderKustomize, REPO_ROOT, subjectMatches, type Manifest } from '../knative/validate.js';
+import { dig, isKind, loadDirectory, nameOf, subjectMatches, type Manifest } from '../knative/model/index.js';
+import { kubectlAvailable, renderKustomize } from '../knative/testing.js';
+import { REPO_ROOT } from '../knative/validate.js';
 import { FUNCTIONS, OBSERVERS, SAGA_EDGES, SAGA_FUNCTIONS, TERMINAL_EVENTS, type SagaEdge } from './registry.js';
 
 // The dev overlay when kubectl can render it (it adds the observers), else knative/base as the stand-in reads it.

@@ -6,7 +6,9 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dig, formatProblems, isKind, kubectlAvailable, loadDirectory, nameOf, renderKustomize, REPO_ROOT, type Manifest } from './validate.js';
+import { dig, isKind, loadDirectory, nameOf, type Manifest } from './model/index.js';
+import { kubectlAvailable, renderKustomize } from './testing.js';
+import { formatProblems, REPO_ROOT } from './validate.js';
 
 const KUBECTL = kubectlAvailable();
 

@@ -1,77 +1,16 @@
 /**
  * The Knative manifests, checked offline: every overlay rendered by
  * `kubectl kustomize` passes the upstream schemas, the webhook rules they
- * miss and the project's conventions; the validator provably catches the
- * mistakes it exists for; and the manifests agree with the event
- * catalogue (functions/registry.test.ts checks them against the saga map).
+ * miss and the project's conventions (the mistakes it catches are in
+ * mistakes.test.ts); and the manifests agree with the event catalogue
+ * (functions/registry.test.ts checks them against the saga map).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  checkConventions,
-  connectionBudget,
-  dig,
-  formatProblems,
-  isKind,
-  isKnativeService,
-  kubectlAvailable,
-  loadDirectory,
-  nameOf,
-  REPO_ROOT,
-  renderKustomize,
-  sharedSchemasDir,
-  validateDocuments,
-  validateSkaffold,
-  type Manifest,
-  type Problem,
-  type Rule,
-} from './validate.js';
-
-const KUBECTL = kubectlAvailable();
-const NO_KUBECTL = 'skipped: kubectl is not on PATH, so kustomize cannot render';
-const TARGETS = ['knative/base', 'knative/overlays/dev', 'knative/overlays/prod'];
-const BASE_DIR = path.join(REPO_ROOT, 'knative', 'base');
-
-const rendered = new Map<string, Manifest[]>();
-function render(target: string): Manifest[] {
-  let docs = rendered.get(target);
-  if (!docs) {
-    const out = renderKustomize(path.join(REPO_ROOT, target));
-    expect(out.problems, formatProblems(out.problems)).toEqual([]);
-    docs = out.docs;
-    rendered.set(target, docs);
-  }
-  return docs;
-}
-
-/** The dev render when kubectl is here, else knative/base as the stand-in reads it: the mutation tests always run. */
-function sampleDocs(): Manifest[] {
-  return structuredClone(KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs);
-}
-
-const allProblems = (docs: Manifest[]): Problem[] => [...validateDocuments(docs), ...checkConventions(docs)];
-
-const byKind = (docs: Manifest[], group: string, kind: string) => docs.filter((d) => isKind(d, group, kind));
-const services = (docs: Manifest[]) => docs.filter(isKnativeService);
-const triggers = (docs: Manifest[]) => byKind(docs, 'eventing.knative.dev', 'Trigger');
-const isObserver = (trigger: Manifest) => dig(trigger, 'metadata', 'labels', 'ordersaga.dev/observer') === 'true';
-const sagaTriggers = (docs: Manifest[]) => triggers(docs).filter((t) => !isObserver(t));
-
-function named(docs: Manifest[], group: string, kind: string, name: string): Manifest {
-  const doc = docs.find((d) => isKind(d, group, kind) && nameOf(d) === name);
-  if (!doc) throw new Error(`${kind} ${name} is not in the manifests`);
-  return doc;
-}
-
-function containerOf(service: Manifest): Record<string, unknown> {
-  return dig(service, 'spec', 'template', 'spec', 'containers', '0') as Record<string, unknown>;
-}
-
-function envOf(service: Manifest): Map<string, Record<string, unknown>> {
-  const env = (containerOf(service).env ?? []) as Record<string, unknown>[];
-  return new Map(env.map((e) => [String(e.name), e]));
-}
+import { dig, loadDirectory, nameOf } from './model/index.js';
+import { allProblems, BASE_DIR, byKind, envOf, KUBECTL, named, NO_KUBECTL, render, services, TARGETS, triggers } from './testing.js';
+import { checkConventions, connectionBudget, formatProblems, REPO_ROOT, sharedSchemasDir, validateDocuments, validateSkaffold, type Manifest } from './validate.js';
 
 describe('the shared schemas', () => {
   it('are where the validator looks for them, beside the repository', () => {
@@ -165,172 +104,6 @@ describe.skipIf(!KUBECTL)(`the overlays${KUBECTL ? '' : ` (${NO_KUBECTL})`}`, ()
   });
 });
 
-describe('the validator catches the mistakes it exists for', () => {
-  type Mutation = { name: string; rule: Rule; path: string; mutate(docs: Manifest[]): void };
-  const service = (docs: Manifest[], name: string) => named(docs, 'serving.knative.dev', 'Service', name);
-  const trigger = (docs: Manifest[], name: string) => named(docs, 'eventing.knative.dev', 'Trigger', name);
-  const set = (obj: unknown, keys: string[], value: unknown) => {
-    const parent = dig(obj, ...keys.slice(0, -1)) as Record<string, unknown>;
-    parent[keys[keys.length - 1]!] = value;
-  };
-
-  const mutations: Mutation[] = [
-    {
-      name: 'a misspelt field in a Service template (containerConcurency)',
-      rule: 'schema',
-      path: 'spec.template.spec.containerConcurency',
-      mutate: (docs) => set(service(docs, 'charge'), ['spec', 'template', 'spec', 'containerConcurency'], 10),
-    },
-    {
-      name: 'a filter attribute that is not a CloudEvents attribute name',
-      rule: 'filter',
-      path: 'spec.filter.attributes.event-type',
-      mutate: (docs) => set(trigger(docs, 'charge-on-slot-reserved'), ['spec', 'filter', 'attributes'], { 'event-type': 'dev.ordersaga.slot.reserved' }),
-    },
-    {
-      name: 'a Trigger whose subscriber is not a Service in the manifests',
-      rule: 'reference',
-      path: 'spec.subscriber.ref',
-      mutate: (docs) => set(trigger(docs, 'charge-on-slot-reserved'), ['spec', 'subscriber', 'ref', 'name'], 'chrage'),
-    },
-    {
-      name: "an autoscaling annotation on the Service's own metadata",
-      rule: 'autoscaling',
-      path: 'metadata.annotations.autoscaling.knative.dev/max-scale',
-      mutate: (docs) => set(service(docs, 'deposit'), ['metadata', 'annotations'], { 'autoscaling.knative.dev/max-scale': '3' }),
-    },
-    {
-      name: 'a backoffDelay that is not an ISO-8601 duration',
-      rule: 'delivery',
-      path: 'spec.delivery.backoffDelay',
-      mutate: (docs) => set(trigger(docs, 'notify-on-order-confirmed'), ['spec', 'delivery', 'backoffDelay'], '2s'),
-    },
-    {
-      name: 'a negative retry',
-      rule: 'delivery',
-      path: 'spec.delivery.retry',
-      mutate: (docs) => set(named(docs, 'eventing.knative.dev', 'Broker', 'default'), ['spec', 'delivery', 'retry'], -1),
-    },
-    {
-      name: 'an unknown Trigger spec field (kept by the CRD, rejected by the webhook)',
-      rule: 'trigger-spec',
-      path: 'spec.subscribers',
-      mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'subscribers'], []),
-    },
-    {
-      name: 'a filters entry with two dialects',
-      rule: 'filter',
-      path: 'spec.filters[0]',
-      mutate: (docs) =>
-        set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ exact: { type: 'dev.ordersaga.order.cancelled' }, prefix: { source: '/ordersaga' } }]),
-    },
-    {
-      name: 'a filters entry with an empty value',
-      rule: 'filter',
-      path: 'spec.filters[0].exact.type',
-      mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ exact: { type: '' } }]),
-    },
-    {
-      name: 'a Trigger on a Broker that does not exist',
-      rule: 'reference',
-      path: 'spec.broker',
-      mutate: (docs) => set(trigger(docs, 'deposit-on-deposit-requested'), ['spec', 'broker'], 'defualt'),
-    },
-    {
-      name: 'a dead-letter sink that does not resolve',
-      rule: 'reference',
-      path: 'spec.delivery.deadLetterSink.ref',
-      mutate: (docs) => set(trigger(docs, 'deposit-on-deposit-requested'), ['spec', 'delivery', 'deadLetterSink', 'ref', 'name'], 'dead-letter'),
-    },
-    {
-      name: 'a Trigger without its own dead-letter sink (the Broker one does not apply)',
-      rule: 'convention',
-      path: 'spec.delivery.deadLetterSink',
-      mutate: (docs) => delete (dig(trigger(docs, 'deposit-on-deposit-requested'), 'spec', 'delivery') as Record<string, unknown>).deadLetterSink,
-    },
-    {
-      name: 'a PingSource whose sink is missing',
-      rule: 'reference',
-      path: 'spec.sink.ref',
-      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'PingSource', 'reconciler'), ['spec', 'sink', 'ref', 'name'], 'place-orders'),
-    },
-    {
-      name: 'a PingSource schedule that is not cron',
-      rule: 'pingsource',
-      path: 'spec.schedule',
-      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'PingSource', 'reconciler'), ['spec', 'schedule'], '*/61 * * *'),
-    },
-    {
-      name: 'a SinkBinding whose selector matches nothing',
-      rule: 'reference',
-      path: 'spec.subject.selector',
-      mutate: (docs) => set(named(docs, 'sources.knative.dev', 'SinkBinding', 'ordersaga-emitters'), ['spec', 'subject', 'selector', 'matchLabels'], { 'ordersaga.dev/emit': 'true' }),
-    },
-    {
-      name: 'an Ingress backend that is not a Service',
-      rule: 'ingress',
-      path: 'spec.rules[0].http.paths[0].backend.service.name',
-      mutate: (docs) => set(named(docs, 'networking.k8s.io', 'Ingress', 'notify'), ['spec', 'rules', '0', 'http', 'paths', '0', 'backend', 'service', 'name'], 'notifier'),
-    },
-    {
-      name: "an Ingress whose upstream-vhost names another function",
-      rule: 'ingress',
-      path: 'metadata.annotations.nginx.ingress.kubernetes.io/upstream-vhost',
-      mutate: (docs) =>
-        set(named(docs, 'networking.k8s.io', 'Ingress', 'notify'), ['metadata', 'annotations', 'nginx.ingress.kubernetes.io/upstream-vhost'], 'deposit.ordersaga.svc.cluster.local'),
-    },
-    {
-      name: 'an env reference to a key the Secret does not have',
-      rule: 'reference',
-      path: 'spec.template.spec.containers[0].env',
-      mutate: (docs) => {
-        const env = (containerOf(service(docs, 'reserve-slot')).env ?? []) as Record<string, unknown>[];
-        set(env.find((e) => e.name === 'ADMIN_TOKEN'), ['valueFrom', 'secretKeyRef', 'key'], 'admin_token');
-      },
-    },
-    {
-      name: 'a ConfigMap value YAML reads as a number',
-      rule: 'config',
-      path: 'data.DB_POOL_MAX',
-      mutate: (docs) => set(named(docs, '', 'ConfigMap', 'ordersaga-config'), ['data', 'DB_POOL_MAX'], 5),
-    },
-    {
-      name: 'K_SINK set by hand on a Service',
-      rule: 'convention',
-      path: 'spec.template.spec.containers[0].env',
-      mutate: (docs) => ((containerOf(service(docs, 'notify')).env as unknown[]).push({ name: 'K_SINK', value: 'http://broker' })),
-    },
-    {
-      name: 'a max-scale that breaks the connection budget',
-      rule: 'budget',
-      path: 'data.DB_POOL_MAX',
-      mutate: (docs) => set(service(docs, 'place-order'), ['spec', 'template', 'metadata', 'annotations', 'autoscaling.knative.dev/max-scale'], '500'),
-    },
-    {
-      name: 'a probe on a port other than the container port',
-      rule: 'serving',
-      path: 'spec.template.spec.containers[0].readinessProbe.httpGet.port',
-      mutate: (docs) => set(containerOf(service(docs, 'deposit')), ['readinessProbe', 'httpGet', 'port'], 9090),
-    },
-  ];
-
-  it('finds nothing wrong with the documents before they are mutated', () => {
-    const problems = allProblems(sampleDocs());
-    expect(problems, formatProblems(problems)).toEqual([]);
-  });
-
-  it.each(mutations)('reports $name', ({ rule, path: where, mutate }) => {
-    const docs = sampleDocs();
-    mutate(docs);
-    const problems = allProblems(docs);
-    expect(problems.length, 'no problem was reported').toBeGreaterThan(0);
-    expect(
-      problems.some((p) => p.rule === rule && p.path.startsWith(where)),
-      `expected a [${rule}] problem at ${where}; got:\n${formatProblems(problems)}`,
-    ).toBe(true);
-  });
-});
-
 describe('the manifests and the event catalogue agree', () => {
   const docs = KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs;
   const eventSchemas = new Set(
@@ -339,8 +112,9 @@ describe('the manifests and the event catalogue agree', () => {
       .map((f) => f.slice(0, -'.json'.length)),
   );
   const TYPE_PREFIX = 'dev.ordersaga.';
-  // An observer's Trigger (the console's catch-all) is no saga edge; it has its own checks below.
-  const routes = sagaTriggers(docs).map((t) => ({
+  // An observer's Trigger (the console's catch-all) is no saga edge; knative/console.test.ts checks it.
+  const isObserver = (trigger: Manifest) => dig(trigger, 'metadata', 'labels', 'ordersaga.dev/observer') === 'true';
+  const routes = triggers(docs).filter((t) => !isObserver(t)).map((t) => ({
     name: nameOf(t),
     type: String(dig(t, 'spec', 'filter', 'attributes', 'type')),
     subscriber: String(dig(t, 'spec', 'subscriber', 'ref', 'name')),

@@ -1,15 +1,27 @@
 /**
- * Reads the Knative manifests the cluster deploys (`knative/base/`) and
- * derives what the local stand-in runs from them: one process per Knative
- * Service with the env it declares, the SinkBinding's K_SINK, PingSources,
- * and the Ingress routes. The Broker reads the Brokers and Triggers from the
- * same documents. One source of truth for both worlds.
+ * Reads the Knative manifests the cluster deploys (`knative/base/`) through
+ * the Knative model and derives what the local stand-in runs from them: one
+ * process per Knative Service with the env it declares, the SinkBinding's
+ * K_SINK, PingSources, and the Ingress routes. The Broker reads the Brokers
+ * and Triggers from the same documents. One source of truth for both worlds.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import {
+  arr,
+  dig,
+  isKind,
+  loadDirectory,
+  nameOf,
+  namespaceOf,
+  readModel,
+  rec,
+  str,
+  subjectMatches,
+  type Destination,
+  type Manifest,
+  type PingSourceModel,
+} from '../knative/model/index.js';
 
-export type Manifest = Record<string, unknown> & { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } };
+export type { Destination, Manifest } from '../knative/model/index.js';
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
@@ -20,24 +32,8 @@ export interface ServiceSpec {
   namespace: string;
   /** Env as declared, with ConfigMap/Secret references resolved from the same documents. */
   env: Record<string, string>;
-  /** Whether a SinkBinding gives this Service K_SINK. */
-  sinkBound: boolean;
-  /** The SinkBinding's sink, when bound. */
+  /** The SinkBinding's sink, when one binds this Service (K_SINK). */
   sink?: Destination;
-}
-
-export interface Destination {
-  ref?: { kind: string; name: string; namespace?: string; apiVersion?: string };
-  uri?: string;
-}
-
-export interface PingSourceSpec {
-  name: string;
-  namespace: string;
-  schedule: string;
-  data: string;
-  contentType: string;
-  sink: Destination;
 }
 
 export interface IngressRoute {
@@ -50,121 +46,71 @@ export interface IngressRoute {
 export interface Topology {
   manifests: Manifest[];
   services: ServiceSpec[];
-  pingSources: PingSourceSpec[];
+  pingSources: PingSourceModel[];
   routes: IngressRoute[];
 }
 
-/** Every YAML document in the `.yaml`/`.yml` files of `dir` (kustomization files excepted). */
+/** Every document of the `.yaml`/`.yml` files of `dir` (kustomization files excepted). @throws {ManifestError} */
 export function loadManifests(dir: string): Manifest[] {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
-    .sort();
-  const docs: Manifest[] = [];
-  for (const file of files) {
-    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
-      if (doc.errors.length > 0) throw new ManifestError(`${file}: ${doc.errors[0]!.message}`);
-      const value = doc.toJS() as Manifest | null;
-      if (value && typeof value === 'object' && value.kind) docs.push(value);
-    }
-  }
+  const { docs, problems } = loadDirectory(dir);
+  if (problems.length > 0) throw new ManifestError(`${problems[0]!.resource}: ${problems[0]!.message}`);
   return docs;
 }
 
-const nameOf = (m: Manifest) => m.metadata?.name ?? '';
-const namespaceOf = (m: Manifest, fallback: string) => m.metadata?.namespace ?? fallback;
-const isKind = (m: Manifest, kind: string, group: string) => m.kind === kind && (m.apiVersion ?? '').startsWith(group);
-
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
-}
-
 function dataOf(docs: Manifest[], kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> | undefined {
-  const doc = docs.find((d) => d.kind === kind && nameOf(d) === name) as { data?: Record<string, string>; stringData?: Record<string, string> } | undefined;
+  const doc = docs.find((d) => isKind(d, '', kind) && nameOf(d) === name);
   if (!doc) return undefined;
-  const decoded = kind === 'Secret' ? Object.fromEntries(Object.entries(doc.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : (doc.data ?? {});
-  return { ...decoded, ...(doc.stringData ?? {}) };
+  const data = Object.entries(rec(doc.data) ?? {}).map(([k, v]) => [k, kind === 'Secret' ? Buffer.from(String(v), 'base64').toString('utf8') : String(v)]);
+  return { ...Object.fromEntries(data), ...(rec(doc.stringData) as Record<string, string> | undefined) };
 }
 
-function resolveEnv(docs: Manifest[], service: string, vars: EnvVar[]): Record<string, string> {
+function resolveEnv(docs: Manifest[], service: string, vars: unknown[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const v of vars) {
-    if (v.value !== undefined) {
-      env[v.name] = String(v.value);
+    const name = str(dig(v, 'name')) ?? '';
+    if (dig(v, 'value') !== undefined) {
+      env[name] = String(dig(v, 'value'));
       continue;
     }
-    const ref = v.valueFrom?.configMapKeyRef ?? v.valueFrom?.secretKeyRef;
+    const kind = dig(v, 'valueFrom', 'configMapKeyRef') ? 'ConfigMap' : 'Secret';
+    const ref = rec(dig(v, 'valueFrom', kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'));
     if (!ref) continue;
-    const kind = v.valueFrom?.configMapKeyRef ? 'ConfigMap' : 'Secret';
-    const value = dataOf(docs, kind, ref.name)?.[ref.key];
-    if (value === undefined) {
-      if (ref.optional) continue;
-      throw new ManifestError(`Service ${service}: env ${v.name} refers to ${kind} ${ref.name} key ${ref.key}, which the manifests do not define`);
+    const value = dataOf(docs, kind, String(ref.name))?.[String(ref.key)];
+    if (value === undefined && ref.optional !== true) {
+      throw new ManifestError(`Service ${service}: env ${name} refers to ${kind} ${String(ref.name)} key ${String(ref.key)}, which the manifests do not define`);
     }
-    env[v.name] = value;
+    if (value !== undefined) env[name] = value;
   }
   return env;
 }
 
-function matchesSelector(labels: Record<string, string> | undefined, selector: { matchLabels?: Record<string, string> } | undefined): boolean {
-  if (!selector?.matchLabels) return false;
-  return Object.entries(selector.matchLabels).every(([k, v]) => labels?.[k] === v);
-}
-
-/** Derives the stand-in's topology from the manifests; refuses what it cannot run. */
+/** Derives the stand-in's topology from the manifests; refuses what Knative would refuse, or the stand-in cannot run. */
 export function topologyOf(docs: Manifest[], defaultNamespace = 'ordersaga'): Topology {
-  const services: ServiceSpec[] = [];
-  const bindings = docs.filter((d) => isKind(d, 'SinkBinding', 'sources.knative.dev'));
-  for (const doc of docs.filter((d) => isKind(d, 'Service', 'serving.knative.dev'))) {
-    const name = nameOf(doc);
-    const template = (doc as { spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: { env?: EnvVar[] }[] } } } }).spec?.template;
-    const containers = template?.spec?.containers ?? [];
-    if (containers.length !== 1) throw new ManifestError(`Service ${name}: expected one container, found ${containers.length}`);
-    const binding = bindings.find((b) => {
-      const subject = (b as { spec?: { subject?: { kind?: string; name?: string; selector?: { matchLabels?: Record<string, string> } } } }).spec?.subject;
-      if (!subject) return false;
-      if (subject.name) return subject.name === name;
-      return matchesSelector({ ...doc.metadata?.labels, ...template?.metadata?.labels }, subject.selector);
-    });
-    services.push({
-      name,
-      namespace: namespaceOf(doc, defaultNamespace),
-      env: resolveEnv(docs, name, containers[0]!.env ?? []),
-      sinkBound: binding !== undefined,
-      sink: (binding as { spec?: { sink?: Destination } } | undefined)?.spec?.sink,
-    });
-  }
-
-  const pingSources = docs
-    .filter((d) => isKind(d, 'PingSource', 'sources.knative.dev'))
-    .map((d) => {
-      const spec = (d as { spec?: { schedule?: string; data?: string; contentType?: string; sink?: Destination } }).spec ?? {};
-      if (!spec.schedule || !spec.sink) throw new ManifestError(`PingSource ${nameOf(d)}: schedule and sink are required`);
-      return {
-        name: nameOf(d),
-        namespace: namespaceOf(d, defaultNamespace),
-        schedule: spec.schedule,
-        data: spec.data ?? '',
-        contentType: spec.contentType ?? 'application/json',
-        sink: spec.sink,
-      };
+  const model = readModel(docs, { defaultNamespace });
+  const refused = model.problems.filter((p) => !p.noop);
+  if (refused.length > 0) throw new ManifestError(refused.map((p) => `${p.resource}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
+  const bindings = docs.filter((d) => isKind(d, 'sources.knative.dev', 'SinkBinding'));
+  const services = docs
+    .filter((d) => isKind(d, 'serving.knative.dev', 'Service'))
+    .map((doc) => {
+      const name = nameOf(doc);
+      const containers = arr(dig(doc, 'spec', 'template', 'spec', 'containers'));
+      if (containers.length !== 1) throw new ManifestError(`Service ${name}: expected one container, found ${containers.length}`);
+      const namespace = namespaceOf(doc, defaultNamespace);
+      const binding = bindings.find((b) => subjectMatches(rec(dig(b, 'spec', 'subject')) ?? {}, [doc], namespaceOf(b, defaultNamespace)).length > 0);
+      return { name, namespace, env: resolveEnv(docs, name, arr(dig(containers[0], 'env'))), sink: rec(dig(binding, 'spec', 'sink')) as Destination | undefined };
     });
 
   const routes: IngressRoute[] = [];
-  for (const doc of docs.filter((d) => d.kind === 'Ingress')) {
-    const rules = (doc as { spec?: { rules?: { http?: { paths?: { path: string; backend?: { service?: { name: string } } }[] } }[] } }).spec?.rules ?? [];
-    for (const rule of rules) {
-      for (const p of rule.http?.paths ?? []) {
-        const service = p.backend?.service?.name;
-        if (!service) continue;
-        if (!services.some((s) => s.name === service)) throw new ManifestError(`Ingress ${nameOf(doc)}: backend ${service} is not a Knative Service in the manifests`);
-        routes.push({ pattern: new RegExp(p.path.startsWith('^') ? p.path : `^${p.path}`), source: p.path, service });
-      }
+  for (const doc of docs.filter((d) => isKind(d, 'networking.k8s.io', 'Ingress'))) {
+    for (const p of arr(dig(doc, 'spec', 'rules')).flatMap((rule) => arr(dig(rule, 'http', 'paths')))) {
+      const [source, service] = [str(dig(p, 'path')) ?? '', str(dig(p, 'backend', 'service', 'name'))];
+      if (!service) continue;
+      if (!services.some((s) => s.name === service)) throw new ManifestError(`Ingress ${nameOf(doc)}: backend ${service} is not a Knative Service in the manifests`);
+      routes.push({ pattern: new RegExp(source.startsWith('^') ? source : `^${source}`), source, service });
     }
   }
   // nginx tries regex locations longest first; so does the gateway.
   routes.sort((a, b) => b.source.length - a.source.length);
-
-  return { manifests: docs, services, pingSources, routes };
+  return { manifests: docs, services, pingSources: model.pingSources, routes };
 }

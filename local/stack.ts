@@ -221,7 +221,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         DATABASE_URL: databaseUrl!,
         TOKEN_SECRET: tokenSecret,
         ...('ADMIN_TOKEN' in declared ? { ADMIN_TOKEN: adminToken } : {}),
-        ...(service.sinkBound && service.sink ? { K_SINK: resolve(service.sink, service.namespace) } : {}),
+        ...(service.sink ? { K_SINK: resolve(service.sink, service.namespace) } : {}),
       };
       return {
         name: service.name,

@@ -34,9 +34,8 @@ export function createDeadLetterSource({ baseUrl, adminToken, timeoutMs = 10_000
   async function call(method: 'GET' | 'POST', path: string): Promise<Response> {
     let res: Response;
     try {
-      // The function's POST routes take a JSON body, even an empty one.
-      const body = method === 'POST' ? { body: '{}', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' } } : { headers: { authorization: `Bearer ${adminToken}` } };
-      res = await fetch(base + path, { method, ...body, signal: AbortSignal.timeout(timeoutMs) });
+      const headers: Record<string, string> = { authorization: `Bearer ${adminToken}` };
+      res = await fetch(base + path, { method, headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       throw new TransientError(`dead-letters is not answering (${(err as Error).message})`);
     }

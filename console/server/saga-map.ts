@@ -19,18 +19,21 @@ export function sagaMapOf(declared: readonly SagaMapFunction[] = sagaMap(SAGA_FU
     declared.flatMap((fn) => fn.consumes.filter((c) => c.compensation && c.undoes).flatMap((c) => c.emits.map((e) => [e, c.undoes!] as const))),
   );
   // The lanes of an order's view: every function the order's events reach,
-  // depth first along each function's emits, so they read in saga order
-  // (place-order, reserve-slot, charge, notify) rather than by distance.
+  // breadth first along each consumer's own emits, so they read in saga order
+  // (place-order, reserve-slot, charge, notify).
   const orderLanes: string[] = [];
-  const seen = new Set<string>();
-  const visit = (event: string) => {
-    if (seen.has(event)) return;
-    seen.add(event);
-    for (const fn of functions.filter((f) => f.consumes.includes(event))) {
-      if (!orderLanes.includes(fn.name)) orderLanes.push(fn.name);
-      for (const next of fn.emits) visit(next);
+  const seen = new Set<string>([ORDER_ENTRY]);
+  for (let wave = [ORDER_ENTRY]; wave.length > 0; ) {
+    const next: string[] = [];
+    for (const event of wave) {
+      for (const fn of declared) {
+        for (const consumer of fn.consumes.filter((c) => c.event === event)) {
+          if (!orderLanes.includes(fn.name)) orderLanes.push(fn.name);
+          for (const emitted of consumer.emits) if (!seen.has(emitted)) seen.add(emitted), next.push(emitted);
+        }
+      }
     }
-  };
-  visit(ORDER_ENTRY);
+    wave = next;
+  }
   return { functions, compensations, orderLanes, diagram };
 }

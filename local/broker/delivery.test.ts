@@ -124,6 +124,36 @@ describe('delivery to a Trigger subscriber', () => {
     expect(b.stats()).toMatchObject({ deadLettered: 1, failed: 0 });
   });
 
+  // The channel dead-letters its own copy of the event, TTL included (pkg/kncloudevents/event_dispatcher.go),
+  // and names as knativeerrordest the subscriber URI the broker filter reported (pkg/broker/filter/filter_handler.go).
+  it('dead-letters with knativebrokerttl, and knativeerrordest the subscriber URI as written (event_dispatcher.go)', async () => {
+    const sub = await subscriber(() => ({ status: 400 }));
+    const dls = await subscriber();
+    const subscriberUri = sub.url.replace(/\/$/, '');
+    const { ingress } = await broker([brokerManifest(), triggerManifest('t', subscriberUri, { delivery: { deadLetterSink: { uri: dls.url } } })]);
+    await post(ingress, testEvent('x', { knativebrokerttl: 7 }));
+    const [dead] = await dls.waitFor(1);
+    expect(dead!.headers['ce-knativeerrordest']).toBe(subscriberUri);
+    expect(dead!.headers['ce-knativebrokerttl']).toBe('6');
+    expect(sub.received[0]!.headers['ce-knativebrokerttl']).toBeUndefined();
+  });
+
+  // config-br-defaults (../shared/schemas/knative/configmaps/default-broker.yaml) and the Broker's defaulting
+  // (pkg/apis/eventing/v1/broker_defaults.go): retry 10, exponential, PT0.2S for a Broker with no delivery.
+  it("gives a Broker without delivery config-br-defaults' retry 10, exponential backoff of PT0.2S (broker_defaults.go)", async () => {
+    const sub = await subscriber((_req, i) => ({ status: i < 3 ? 503 : 202 }));
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url)]);
+    await post(ingress, testEvent('x'));
+    const received = await sub.waitFor(4, 5_000);
+    await idle(b);
+    const gaps = received.slice(1).map((r, i) => r.at - received[i]!.at);
+    [200, 400, 800].forEach((expected, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
+      expect(gaps[i]).toBeLessThanOrEqual(expected + 150);
+    });
+    expect(b.stats()).toMatchObject({ retried: 3, delivered: 1 });
+  });
+
   it('truncates knativeerrordata to 1024 base64 characters', async () => {
     const sub = await subscriber(() => ({ status: 400, body: 'x'.repeat(5_000) }));
     const dls = await subscriber();
@@ -163,9 +193,10 @@ describe('delivery to a Trigger subscriber', () => {
     expect(b.stats()).toMatchObject({ deadLettered: 1 });
   });
 
-  it('honours Retry-After on a 429 when retryAfterMax is set', async () => {
+  it('honours Retry-After on a 429 when retryAfterMax is set (and its feature, delivery-retryafter, is on)', async () => {
     const sub = await subscriber((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 202 }));
-    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url, { delivery: { retry: 1, retryAfterMax: 'PT0.2S' } })]);
+    const features = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'delivery-retryafter': 'enabled' } };
+    const { broker: b, ingress } = await broker([brokerManifest(), features, triggerManifest('t', sub.url, { delivery: { retry: 1, retryAfterMax: 'PT0.2S' } })]);
     await post(ingress, testEvent('x'));
     const received = await sub.waitFor(2);
     await idle(b);

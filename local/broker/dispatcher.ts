@@ -1,33 +1,24 @@
 /**
  * Delivery of one event to one Trigger's subscriber, as Knative's channel
- * dispatcher and broker filter do it together: attempts with retries and
- * backoff, the reply (if any) handed back to the Broker, and after the last
- * failed attempt the dead-letter sink, or a logged drop.
+ * dispatcher and broker filter do it together (eventing
+ * `pkg/kncloudevents/event_dispatcher.go`, `pkg/broker/filter/filter_handler.go`):
+ * attempts with retries and backoff; a reply handed back to the Broker's
+ * ingress; and after the last failed attempt, or a reply the ingress refused,
+ * the original event (its TTL included, as the channel holds it) to the
+ * dead-letter sink, or a logged drop.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { contentModeOf, decodeMessage, encodeMessage, withExtensions, type BrokerEvent, type HttpMessage } from './events.js';
-import { DEFAULT_TTL, TTL, ttlOf, withDeliveryError } from './extensions.js';
-import { KN_NAMESPACE, PREFER, passThroughHeaders } from './headers.js';
-import type { TriggerResource } from './resources.js';
-import { backoffBefore, isRetryable, retryAfterWait, type DeliveryPolicy } from './retries.js';
+import { setTimeout } from 'node:timers/promises';
+import type { Logger } from '../../lib/log.js';
+import { backoffBefore, isRetryable, type DeliverySpec, type TriggerModel } from '../../knative/model/index.js';
+import type { IngressError } from './errors.js';
+import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, KN_NAMESPACE, passThroughHeaders, PREFER, TTL, ttlOf, withDeliveryError, withExtensions } from './events.js';
+import type { BrokerEvent, HttpMessage } from './events.js';
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
 
-/** The Broker's counters; the dispatcher adds to them. */
-export interface DeliveryCounters {
-  delivered: number;
-  replied: number;
-  retried: number;
-  deadLettered: number;
-  failed: number;
-}
-
-/** A structured logger. */
-export interface DeliveryLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/** A Trigger ready to dispatch: the model's, its subscriber (exactly as resolved: the `knativeerrordest` of a failure) and dead-letter sink as URLs. */
+export type TriggerRoute = Omit<TriggerModel, 'subscriber'> & { subscriber: string; deadLetterSink?: string };
 
 /** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
 export interface DeliveryAttempt {
@@ -58,132 +49,97 @@ export interface BrokerObserver {
 /** What the dispatcher needs from the Broker around it. */
 export interface DispatchContext {
   sender: Sender;
-  log: DeliveryLog;
+  log: Logger;
   observer?: BrokerObserver;
-  counters: DeliveryCounters;
+  /** The Broker's counters; the dispatcher adds to them. */
+  counters: Record<'delivered' | 'replied' | 'retried' | 'deadLettered' | 'failed', number>;
   /** Aborted when a drain runs out of time: deliveries stop where they are. */
   signal: AbortSignal;
   /** The in-flight limit of a Trigger's subscriber. */
   semaphore: Semaphore;
-  /** Publishes a subscriber's reply into the Trigger's Broker. */
-  reply(event: BrokerEvent, headers: Record<string, string>): void;
+  /** Publishes a subscriber's reply into the Trigger's Broker; the ingress's refusal, if it refuses. */
+  reply(event: BrokerEvent, headers: Record<string, string>): IngressError | undefined;
+  /** The ingress URL of the Trigger's Broker, where replies go. */
+  brokerUrl(): string;
 }
 
-/** How an attempt ended, judged by Knative's rules. */
-type Verdict =
-  | { ok: true; reply?: BrokerEvent }
-  | {
-      ok: false;
-      /** The status reported as `knativeerrorcode`; 500 when nothing came back, as Knative reports it. */
-      code: number;
-      body: Buffer;
-      retryable: boolean;
-      reason: string;
-      abandoned?: boolean;
-    };
+/** How an attempt ended, judged by Knative's rules; `code` is reported as `knativeerrorcode` (500 when nothing came back). */
+type Failure = { ok: false; code: number; body: Buffer; retryable: boolean; reason: string; abandoned?: boolean };
+type Verdict = { ok: true; reply?: BrokerEvent } | Failure;
 
-interface AttemptTarget {
-  url: string;
-  /** The event as the subscriber or sink sees it, for the observer. */
-  event: BrokerEvent;
-  trigger: TriggerResource;
-  deadLetterSink: boolean;
-  message: HttpMessage;
-  policy: DeliveryPolicy;
-  judge: (response: HttpResponse) => Verdict;
-  fields: Record<string, unknown>;
-}
-
-const NO_BODY = Buffer.alloc(0);
+/** Where an attempt goes, with the event as the subscriber or sink sees it (for the observer); `panic` fails every attempt unsent. */
+type AttemptTarget = { url: string; event: BrokerEvent; deadLetterSink: boolean; message: HttpMessage; judge: (response: HttpResponse) => Verdict; fields: Record<string, unknown>; panic?: string };
 
 /**
- * Delivers `event` (as the ingress accepted it, TTL included) to the
- * Trigger's subscriber. Never rejects: every outcome is counted and logged.
+ * Delivers `event` (as the ingress accepted it, TTL included) to the Trigger's subscriber. Never rejects: every
+ * outcome is counted and logged. With `panic` (the broker filter crashed on the event) no attempt gets an answer,
+ * and the dead letter carries no error extensions: the channel finds none in the crashed filter's empty response.
  */
-export async function deliver(context: DispatchContext, trigger: TriggerResource, event: BrokerEvent, headers: Record<string, string>): Promise<void> {
-  const ttl = ttlOf(event) ?? DEFAULT_TTL;
+export async function deliver(context: DispatchContext, trigger: TriggerRoute, event: BrokerEvent, headers: Record<string, string>, panic?: string): Promise<void> {
   // The TTL is the Broker's own bookkeeping: subscribers never see it, and a
   // reply gets it back (decremented again at the ingress).
   const outgoing = withExtensions(event, { [TTL]: undefined });
-  const policy = trigger.delivery;
   const fields = { namespace: trigger.namespace, trigger: trigger.name, type: outgoing.attributes.type, id: outgoing.attributes.id };
-  const message = encodeFor(outgoing, policy);
-
-  const result = await attemptWithRetries(context, {
+  const message = encodeFor(outgoing, trigger.delivery);
+  const result = await attemptWithRetries(context, trigger, {
     url: trigger.subscriber,
     event: outgoing,
-    trigger,
     deadLetterSink: false,
     message: { headers: { ...headers, ...message.headers, [PREFER]: 'reply', [KN_NAMESPACE]: trigger.namespace }, body: message.body },
-    policy,
     judge: judgeSubscriberResponse,
     fields: { ...fields, subscriber: trigger.subscriber },
+    panic,
   });
 
+  let failure: Failure & { destination: string };
+  let sinkHeaders = headers;
   if (result.verdict.ok) {
-    context.counters.delivered += 1;
-    if (result.verdict.reply) {
-      context.counters.replied += 1;
-      context.reply(withExtensions(result.verdict.reply, { [TTL]: ttl }), passThroughHeaders(result.headers ?? {}));
-    }
-    return;
+    if (!result.verdict.reply) return void (context.counters.delivered += 1);
+    context.counters.replied += 1;
+    const replyHeaders = passThroughHeaders(result.headers ?? {});
+    const refused = context.reply(withExtensions(result.verdict.reply, { [TTL]: ttlOf(event) ?? DEFAULT_TTL }), replyHeaders);
+    if (!refused) return void (context.counters.delivered += 1);
+    // The reply goes to the Broker's ingress as one more request; when it is refused, Knative
+    // dead-letters the original with the Broker as the destination that failed.
+    context.log.warn('reply refused by the Broker ingress', { ...fields, status: refused.status, reason: refused.message });
+    failure = { ok: false, code: refused.status, body: Buffer.from(refused.message), retryable: false, reason: refused.message, destination: context.brokerUrl() };
+    sinkHeaders = replyHeaders;
+  } else {
+    failure = { ...result.verdict, destination: trigger.subscriber };
   }
-  const failure = result.verdict;
-  if (failure.abandoned) {
+  if (failure.abandoned || !trigger.deadLetterSink) {
     context.counters.failed += 1;
-    context.log.warn('delivery abandoned', { ...fields, subscriber: trigger.subscriber, reason: failure.reason });
-    return;
-  }
-  if (!policy.deadLetterSink) {
-    context.counters.failed += 1;
-    context.log.warn('undeliverable: no dead-letter sink, event dropped', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      code: failure.code,
-      reason: failure.reason,
-    });
-    return;
+    const why = failure.abandoned ? 'delivery abandoned' : 'undeliverable: no dead-letter sink, event dropped';
+    return context.log.warn(why, { ...fields, subscriber: trigger.subscriber, code: failure.code, reason: failure.reason });
   }
 
-  const deadLettered = withDeliveryError(outgoing, trigger.subscriber, failure.code, failure.body);
-  const deadLetter = encodeFor(deadLettered, policy);
+  const deadLettered = panic ? event : withDeliveryError(event, failure.destination, failure.code, failure.body);
+  const deadLetter = encodeFor(deadLettered, trigger.delivery);
   // Knative sends to the dead-letter sink with the same retry policy.
-  const sunk = await attemptWithRetries(context, {
-    url: policy.deadLetterSink,
+  const sunk = await attemptWithRetries(context, trigger, {
+    url: trigger.deadLetterSink,
     event: deadLettered,
-    trigger,
     deadLetterSink: true,
-    message: { headers: { ...headers, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
-    policy,
-    judge: judgeSinkResponse,
-    fields: { ...fields, subscriber: policy.deadLetterSink, deadLetterSink: true },
+    message: { headers: { ...sinkHeaders, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
+    judge: (response) => (response.status >= 200 && response.status <= 299 ? { ok: true } : statusFailure(response)),
+    fields: { ...fields, subscriber: trigger.deadLetterSink, deadLetterSink: true },
   });
+  const outcome = { ...fields, subscriber: trigger.subscriber, deadLetterSink: trigger.deadLetterSink, code: failure.code, reason: failure.reason };
   if (sunk.verdict.ok) {
     context.counters.deadLettered += 1;
-    context.log.warn('dead-lettered', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      deadLetterSink: policy.deadLetterSink,
-      code: failure.code,
-      reason: failure.reason,
-    });
+    context.log.warn('dead-lettered', outcome);
   } else {
     context.counters.failed += 1;
-    context.log.error('undeliverable: the dead-letter sink failed too, event dropped', {
-      ...fields,
-      subscriber: trigger.subscriber,
-      deadLetterSink: policy.deadLetterSink,
-      reason: sunk.verdict.reason,
-    });
+    context.log.error('undeliverable: the dead-letter sink failed too, event dropped', { ...outcome, reason: sunk.verdict.reason });
   }
 }
 
-function encodeFor(event: BrokerEvent, policy: DeliveryPolicy): HttpMessage {
-  return encodeMessage(event, policy.format === 'json' ? 'structured' : 'binary');
+function encodeFor(event: BrokerEvent, delivery: DeliverySpec): HttpMessage {
+  return encodeMessage(event, delivery.format === 'json' ? 'structured' : 'binary');
 }
 
-async function attemptWithRetries(context: DispatchContext, target: AttemptTarget): Promise<{ verdict: Verdict; headers?: IncomingHttpHeaders }> {
-  const { policy } = target;
+async function attemptWithRetries(context: DispatchContext, trigger: TriggerRoute, target: AttemptTarget): Promise<{ verdict: Verdict; headers?: IncomingHttpHeaders }> {
+  const policy = trigger.delivery;
   let last: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders } | undefined;
   for (let attempt = 1; attempt <= policy.retry + 1; attempt++) {
     if (last) {
@@ -195,6 +151,7 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
     const started = performance.now();
     let outcome: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders };
     try {
+      if (target.panic) throw new Error(target.panic);
       const response = await context.sender.post(target.url, target.message, { timeoutMs: policy.timeoutMs, signal: context.signal });
       outcome = { verdict: target.judge(response), status: response.status, headers: response.headers };
     } catch (err) {
@@ -205,20 +162,11 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
     const { verdict } = outcome;
     const ms = Math.round(performance.now() - started);
     const result = verdict.ok ? (verdict.reply ? 'replied' : 'delivered') : verdict.retryable && attempt <= policy.retry ? 'retrying' : 'failed';
-    const reason = verdict.ok ? undefined : verdict.reason;
-    context.log.info('delivery', { ...target.fields, status: outcome.status ?? null, attempt, ms, outcome: result, ...(reason ? { reason } : {}) });
-    context.observer?.attempted({
-      namespace: target.trigger.namespace,
-      trigger: target.trigger.name,
-      url: target.url,
-      deadLetterSink: target.deadLetterSink,
-      event: target.event,
-      attempt,
-      status: outcome.status ?? null,
-      ms,
-      outcome: result,
-      ...(reason ? { reason } : {}),
-    });
+    const reason = verdict.ok ? undefined : { reason: verdict.reason };
+    const status = outcome.status ?? null;
+    context.log.info('delivery', { ...target.fields, status, attempt, ms, outcome: result, ...reason });
+    const { url, deadLetterSink, event } = target;
+    context.observer?.attempted({ namespace: trigger.namespace, trigger: trigger.name, url, deadLetterSink, event, attempt, status, ms, outcome: result, ...reason });
     if (verdict.ok || !verdict.retryable || verdict.abandoned) return outcome;
     last = outcome;
   }
@@ -227,9 +175,9 @@ async function attemptWithRetries(context: DispatchContext, target: AttemptTarge
 
 /**
  * A subscriber's answer: 2xx with an empty body is an ack, 2xx with a
- * CloudEvent a reply, 2xx with anything else a failure (Knative's broker
- * filter turns it into a 502, which is retried); other statuses fail, retried
- * or not by Knative's list.
+ * CloudEvent a reply (checked by the ingress it goes to, as in Knative), 2xx
+ * with anything else a failure (the broker filter's 502, which is retried);
+ * other statuses fail, retried or not by Knative's list.
  */
 function judgeSubscriberResponse(response: HttpResponse): Verdict {
   if (response.status < 200 || response.status > 299) return statusFailure(response);
@@ -238,45 +186,36 @@ function judgeSubscriberResponse(response: HttpResponse): Verdict {
     return { ok: false, code: 502, body: response.body, retryable: true, reason: 'a 2xx response with a body that is not a CloudEvent' };
   }
   try {
-    return { ok: true, reply: decodeMessage(response.headers, response.body) };
+    return { ok: true, reply: decodeMessage(response.headers, response.body, false) };
   } catch (err) {
     return { ok: false, code: 502, body: response.body, retryable: true, reason: `a malformed reply: ${(err as Error).message}` };
   }
 }
 
-/** A dead-letter sink's answer: any 2xx will do, a reply from it is ignored. */
-function judgeSinkResponse(response: HttpResponse): Verdict {
-  return response.status >= 200 && response.status <= 299 ? { ok: true } : statusFailure(response);
-}
-
-function statusFailure(response: HttpResponse): Verdict {
+function statusFailure(response: HttpResponse): Failure {
   return { ok: false, code: response.status, body: response.body, retryable: isRetryable(response.status), reason: `HTTP ${response.status}` };
 }
 
-function sendFailure(err: unknown): Verdict {
+function sendFailure(err: unknown): Failure {
   if (err instanceof SendError && err.reason === 'aborted') return abandoned(err.message);
   const message = err instanceof Error ? err.message : String(err);
   // Knative reports a request that got no response as a 500 whose data is the dispatch error.
   return { ok: false, code: 500, body: Buffer.from(`dispatch error: ${message}`), retryable: true, reason: message };
 }
 
-function abandoned(reason: string): Verdict {
-  return { ok: false, code: 500, body: NO_BODY, retryable: false, reason, abandoned: true };
+const abandoned = (reason: string): Failure => ({ ok: false, code: 500, body: Buffer.alloc(0), retryable: false, reason, abandoned: true });
+
+/** The wait a 429/503 asks for in `Retry-After` (seconds or an HTTP date), when the policy honours it. */
+export function retryAfterWait(policy: DeliverySpec, status: number | undefined, headers: IncomingHttpHeaders | undefined, now = Date.now()): number {
+  if (policy.retryAfterMaxMs === undefined || (status !== 429 && status !== 503)) return 0;
+  const raw = headers?.['retry-after'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  const wait = !value ? 0 : /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(wait) && wait > 0 ? Math.min(wait, policy.retryAfterMaxMs) : 0;
 }
 
 /** Waits `ms`; false when the signal aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (ms > 0 && !signal.aborted) await setTimeout(ms, undefined, { signal }).catch(() => undefined);
+  return !signal.aborted;
 }

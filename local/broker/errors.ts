@@ -1,9 +1,9 @@
 /** The errors the Broker stand-in raises, named once. */
 
 /**
- * A Broker or Trigger manifest the stand-in cannot run (an unknown field, a
- * bad duration, a filter dialect it does not implement, a subscriber that does
- * not resolve). Raised by `createBroker`, so a bad manifest fails at start.
+ * A Broker or Trigger manifest the stand-in cannot run (one Knative would
+ * refuse, or a subscriber that does not resolve). Raised by `createBroker`,
+ * so a bad manifest fails at start.
  */
 export class BrokerConfigError extends Error {
   override name = 'BrokerConfigError';
@@ -21,5 +21,13 @@ export class IngressError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** A message that is not one valid CloudEvent: the ingress answers it 400. */
+export class EventFormatError extends IngressError {
+  override name = 'EventFormatError';
+  constructor(message: string) {
+    super(400, message);
   }
 }

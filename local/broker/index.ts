@@ -1,7 +1,7 @@
 /**
  * A local stand-in for a Knative Eventing Broker (multi-tenant, channel-based
  * semantics), run in-process from the same Broker and Trigger manifests that
- * deploy to a cluster.
+ * deploy to a cluster, read by the Knative model (`knative/model`).
  *
  * The ingress accepts CloudEvents at `/<namespace>/<broker>` and answers 202
  * at once; every Trigger whose filter matches gets its own delivery, run
@@ -12,32 +12,31 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { deliver, type BrokerObserver, type DeliveryLog, type DispatchContext } from './dispatcher.js';
+import type { Logger } from '../../lib/log.js';
+import { CesqlNonBooleanResultError, readModel, type Destination } from '../../knative/model/index.js';
+import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
 import { BrokerConfigError, IngressError } from './errors.js';
-import { EventFormatError, fromCloudEvent, withExtensions, type BrokerEvent } from './events.js';
-import { ARRIVAL_TIME, TTL, ingressTtl } from './extensions.js';
-import { createIngress } from './ingress.js';
-import { brokerKey, readResources, type BrokerResource, type TriggerResource } from './resources.js';
-import type { Destination } from './retries.js';
+import { ARRIVAL_TIME, fromCloudEvent, ingressTtl, TTL, validated, withExtensions, type BrokerEvent } from './events.js';
+import { createIngress, type BrokerRoutes } from './ingress.js';
 import { Semaphore } from './semaphore.js';
 import { createSender } from './sender.js';
 
 export { BrokerConfigError, IngressError } from './errors.js';
-export type { BrokerObserver, DeliveryAttempt, DeliveryLog } from './dispatcher.js';
-export type { Destination } from './retries.js';
+export type { BrokerObserver, DeliveryAttempt } from './dispatcher.js';
+export type { Destination } from '../../knative/model/index.js';
 
 /** How to build a Broker. */
 export interface BrokerOptions {
-  /** Parsed Kubernetes objects (plain JS from YAML): every Broker and Trigger document (other kinds are ignored). */
+  /** Parsed Kubernetes documents; the Brokers and Triggers among them are run, all are checked. */
   manifests: readonly Record<string, unknown>[];
-  /** Turns a Trigger subscriber / deadLetterSink Destination ({ref:{kind,name,namespace?,apiVersion}, uri?}) into an absolute URL; throws for an unknown ref. */
+  /** Turns a subscriber or dead-letter sink Destination into an absolute URL; throws for an unknown ref. */
   resolve(destination: Destination, namespace: string): string;
-  log: DeliveryLog;
+  log: Logger;
   /** Max in-flight deliveries per Trigger (default 32). */
   concurrencyPerTrigger?: number;
   /** Chaos (off by default): deliver every event 2..N times and/or in shuffled order. */
   chaos?: { duplicates?: { min: number; max: number }; shuffle?: boolean };
-  /** Namespace of Broker and Trigger documents that name none (default `default`, as in Kubernetes). */
+  /** Namespace of documents that name none (default `default`, as in Kubernetes). */
   defaultNamespace?: string;
   /** Told of every accepted event and every delivery attempt. */
   observer?: BrokerObserver;
@@ -49,10 +48,7 @@ export interface Broker {
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Start listening on port (host 127.0.0.1 unless given); resolves with the bound port (0 = pick free). */
   listen(port: number, host?: string): Promise<number>;
-  /**
-   * Publish an event into a broker as if POSTed to its ingress (used for PingSource events and replies).
-   * @throws {IngressError} with the status the ingress would have answered (400, 404, 503).
-   */
+  /** Publish an event into a broker as if POSTed to its ingress. @throws {IngressError} with the status the ingress would answer. */
   publish(namespace: string, broker: string, event: CloudEvent<unknown>): Promise<void>;
   /** Stop accepting, wait for in-flight deliveries (including their retries) up to timeoutMs, then close. */
   drain(timeoutMs: number): Promise<void>;
@@ -62,47 +58,46 @@ export interface Broker {
   settled(): Promise<void>;
 }
 
-const DEFAULT_CONCURRENCY = 32;
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 /** The most a shuffled delivery is held back. */
 const SHUFFLE_MAX_DELAY_MS = 10;
 
 /**
- * Builds a Broker from manifests. Nothing listens until `listen`; `handle`
- * and `publish` work at once.
+ * Builds a Broker from manifests. Nothing listens until `listen`; `handle` and `publish` work at once.
  * @throws {BrokerConfigError} for manifests Knative would refuse or the stand-in cannot run.
  */
 export function createBroker(options: BrokerOptions): Broker {
-  const { log } = options;
-  const concurrency = options.concurrencyPerTrigger ?? DEFAULT_CONCURRENCY;
+  const { log, chaos = {} } = options;
+  const concurrency = options.concurrencyPerTrigger ?? 32;
+  const duplicates = chaos.duplicates;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new BrokerConfigError(`concurrencyPerTrigger must be a positive integer, got ${concurrency}`);
-  const duplicates = checkedDuplicates(options.chaos?.duplicates);
-  const shuffle = options.chaos?.shuffle === true;
-  const brokers = readResources(options.manifests, (d, ns) => options.resolve(d, ns), options.defaultNamespace ?? 'default');
-
+  if (duplicates && !(Number.isInteger(duplicates.min) && Number.isInteger(duplicates.max) && duplicates.min >= 1 && duplicates.max >= duplicates.min)) {
+    throw new BrokerConfigError(`chaos.duplicates must be integers with 1 ≤ min ≤ max, got ${JSON.stringify(duplicates)}`);
+  }
+  const brokers = buildRoutes(options);
   const counters = { accepted: 0, delivered: 0, replied: 0, retried: 0, deadLettered: 0, dropped: 0, failed: 0, rejected: 0, inFlight: 0 };
   const sender = createSender(MAX_EVENT_BYTES);
   const abort = new AbortController();
   // Every delivery in flight listens for the Broker stopping: many at once is normal.
   setMaxListeners(0, abort.signal);
-  const contexts = new Map<TriggerResource, DispatchContext>();
+  let [draining, server, drained] = [false, undefined as http.Server | undefined, undefined as Promise<void> | undefined];
+  let idleWaiters: (() => void)[] = [];
+
+  const contexts = new Map<TriggerRoute, DispatchContext>();
   for (const broker of brokers.values()) {
+    const ref = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name, namespace: broker.namespace };
+    const brokerUrl = () => {
+      try {
+        return options.resolve({ ref }, broker.namespace);
+      } catch {
+        return `http://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}/${broker.namespace}/${broker.name}`;
+      }
+    };
+    const reply = (event: BrokerEvent, headers: Record<string, string>) => acceptReply(broker, event, headers);
     for (const trigger of broker.triggers) {
-      contexts.set(trigger, {
-        sender,
-        log,
-        observer: options.observer,
-        counters,
-        signal: abort.signal,
-        semaphore: new Semaphore(concurrency),
-        reply: (event, headers) => acceptReply(broker, event, headers),
-      });
+      contexts.set(trigger, { sender, log, observer: options.observer, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl });
     }
   }
-  let draining = false;
-  let idleWaiters: (() => void)[] = [];
-  let server: http.Server | undefined;
-  let drained: Promise<void> | undefined;
 
   const track = (run: () => Promise<void>, delayMs: number) => {
     counters.inFlight += 1;
@@ -110,19 +105,17 @@ export function createBroker(options: BrokerOptions): Broker {
       run()
         .catch((err: unknown) => log.error('delivery crashed', { error: (err as Error).message }))
         .finally(() => {
-          counters.inFlight -= 1;
-          if (counters.inFlight === 0) {
-            const waiters = idleWaiters;
-            idleWaiters = [];
-            for (const wake of waiters) wake();
-          }
+          if (--counters.inFlight > 0) return;
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const wake of waiters) wake();
         });
     if (delayMs > 0) setTimeout(start, delayMs);
     else void start();
   };
 
   /** The ingress's work once an event is valid: TTL, arrival time, fan-out to matching Triggers. */
-  const accept = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
+  const accept = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
     const ttl = ingressTtl(event);
     if (ttl <= 0) {
       counters.dropped += 1;
@@ -133,124 +126,103 @@ export function createBroker(options: BrokerOptions): Broker {
     counters.accepted += 1;
     options.observer?.accepted(accepted, { namespace: broker.namespace, broker: broker.name, reply });
     // Filters see the event as the broker filter does, after the TTL is taken off.
-    const visible = withExtensions(accepted, { [TTL]: undefined });
+    const visible = withExtensions(accepted, { [TTL]: undefined }).attributes;
     for (const trigger of broker.triggers) {
-      if (trigger.filter(visible) === 'fail') continue;
-      const copies = duplicates ? randomInt(duplicates.min, duplicates.max) : 1;
-      for (let i = 0; i < copies; i++) {
-        track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers), shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
+      let panic: string | undefined;
+      try {
+        if (trigger.filter(visible) === 'fail') continue;
+      } catch (err) {
+        // Knative's cesql filter panics on a result that is no Boolean: each delivery attempt then gets no answer.
+        if (!(err instanceof CesqlNonBooleanResultError)) throw err;
+        panic = err.message;
       }
+      const copies = duplicates ? duplicates.min + Math.floor(Math.random() * (duplicates.max - duplicates.min + 1)) : 1;
+      for (let i = 0; i < copies; i++) track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers, panic), chaos.shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
     }
   };
 
-  // Replies keep flowing while a drain waits (they are part of the work in
-  // flight), but not once it has given up.
-  const acceptReply = (broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>) => {
-    if (abort.signal.aborted) {
-      counters.failed += 1;
-      log.warn('reply dropped: the Broker stopped', { type: event.attributes.type, id: event.attributes.id });
-      return;
-    }
+  // Replies keep flowing while a drain waits (they are part of the work in flight), but not once it
+  // has given up. A reply the ingress refuses comes back as its refusal, for the original to be dead-lettered.
+  const acceptReply = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>): IngressError | undefined => {
+    if (abort.signal.aborted) return new IngressError(503, 'the Broker stopped');
     try {
-      accept(broker, event, headers, true);
+      accept(broker, validated(event), headers, true);
     } catch (err) {
-      if (!(err instanceof IngressError)) throw err;
+      if (err instanceof IngressError) return err;
+      throw err;
     }
   };
 
-  const handle = createIngress({
-    brokers,
-    accept,
-    draining: () => draining,
-    rejected: (status, reason, path) => {
-      counters.rejected += 1;
-      log.warn('ingress refused a request', { status, reason, path });
-    },
-    maxEventBytes: MAX_EVENT_BYTES,
-  });
-
+  const rejected = (status: number, reason: string, path: string) => {
+    counters.rejected += 1;
+    log.warn('ingress refused a request', { status, reason, path });
+  };
+  const handle = createIngress({ brokers, accept, draining: () => draining, rejected, maxEventBytes: MAX_EVENT_BYTES });
   const whenIdle = () => (counters.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
-
   log.info('broker configured', {
     ingress: [...brokers.values()].map((b) => `/${b.namespace}/${b.name}`),
     triggers: [...brokers.values()].reduce((n, b) => n + b.triggers.length, 0),
-    ...(duplicates || shuffle ? { chaos: { duplicates, shuffle } } : {}),
+    ...(duplicates || chaos.shuffle ? { chaos: { duplicates, shuffle: chaos.shuffle === true } } : {}),
   });
 
   return {
     handle,
-
     listen(port, host = '127.0.0.1') {
       if (server) return Promise.reject(new Error('the Broker is already listening'));
-      const s = http.createServer(handle);
-      server = s;
-      return new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          resolve((s.address() as AddressInfo).port);
-        });
-      });
+      const s = (server = http.createServer(handle));
+      return new Promise((resolve, reject) => s.once('error', reject).listen(port, host, () => resolve((s.address() as AddressInfo).port)));
     },
-
     async publish(namespace, name, event) {
-      const broker = brokers.get(brokerKey(namespace, name));
+      const converted = fromCloudEvent(event);
+      const broker = brokers.get(`${namespace}/${name}`);
       if (!broker) throw new IngressError(404, `no Broker ${namespace}/${name}`);
       if (draining) throw new IngressError(503, 'the Broker is shutting down');
-      let converted: BrokerEvent;
-      try {
-        converted = fromCloudEvent(event);
-      } catch (err) {
-        if (err instanceof EventFormatError) throw new IngressError(400, err.message);
-        throw err;
-      }
       accept(broker, converted, {});
     },
-
     drain(timeoutMs) {
       drained ??= (async () => {
         draining = true;
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          whenIdle().then(() => false),
-          new Promise<boolean>((resolve) => {
-            timer = setTimeout(() => resolve(true), timeoutMs);
-          }),
-        ]);
+        const timedOut = await Promise.race([whenIdle().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
         clearTimeout(timer);
         if (timedOut) {
           log.warn('drain timed out: abandoning deliveries in flight', { inFlight: counters.inFlight, timeoutMs });
           abort.abort();
           await whenIdle();
         }
-        if (server) {
-          const s = server;
-          await new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeAllConnections();
-          });
-        }
+        const s = server;
+        if (s) await new Promise<void>((resolve) => (s.close(() => resolve()), s.closeAllConnections()));
         sender.close();
       })();
       return drained;
     },
-
     stats: () => ({ ...counters }),
-
     settled: whenIdle,
   };
 }
 
-function checkedDuplicates(duplicates: { min: number; max: number } | undefined): { min: number; max: number } | undefined {
-  if (!duplicates) return undefined;
-  const { min, max } = duplicates;
-  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
-    throw new BrokerConfigError(`chaos.duplicates must be integers with 1 ≤ min ≤ max, got ${JSON.stringify(duplicates)}`);
+/**
+ * The Brokers and Triggers of the manifests, read by the Knative model and resolved to URLs.
+ * @throws {BrokerConfigError} for what Knative would refuse; what it would silently skip is logged.
+ */
+function buildRoutes(options: BrokerOptions): Map<string, BrokerRoutes> {
+  const model = readModel(options.manifests, { defaultNamespace: options.defaultNamespace ?? 'default' });
+  const refused = model.problems.filter((p) => !p.noop);
+  if (refused.length > 0) throw new BrokerConfigError(refused.map((p) => `${p.resource}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
+  for (const p of model.problems) options.log.warn('ignored by Knative', { resource: p.resource, path: p.path, reason: p.message });
+  const brokers = new Map(model.brokers.map((b): [string, BrokerRoutes] => [`${b.namespace}/${b.name}`, { namespace: b.namespace, name: b.name, triggers: [] }]));
+  for (const trigger of model.triggers) {
+    const resolve = (destination: Destination, field: string) => {
+      try {
+        const url = options.resolve(destination, trigger.namespace);
+        return new URL(url) && url;
+      } catch (err) {
+        throw new BrokerConfigError(`Trigger ${trigger.namespace}/${trigger.name}: ${field} does not resolve: ${(err as Error).message}`);
+      }
+    };
+    const sink = trigger.delivery.deadLetterSink;
+    const route = { ...trigger, subscriber: resolve(trigger.subscriber, 'spec.subscriber'), deadLetterSink: sink && resolve(sink, 'spec.delivery.deadLetterSink') };
+    brokers.get(trigger.broker)!.triggers.push(route);
   }
-  return { min, max };
-}
-
-/** A uniform integer in [min, max]. */
-function randomInt(min: number, max: number): number {
-  return min + Math.floor(Math.random() * (max - min + 1));
+  return brokers;
 }

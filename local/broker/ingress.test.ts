@@ -69,10 +69,14 @@ describe('the Broker ingress', () => {
     expect(received!.headers['kn-namespace']).toBe('ordersaga');
   });
 
-  it('forwards only the headers Knative passes through', async () => {
+  // pkg/utils/headers.go (PassThroughHeaders): x-request-id, retry-after, knative-* and x-b3-*; nothing else.
+  it('forwards only the headers Knative passes through (pkg/utils/headers.go)', async () => {
     await post(ingress, testEvent('dev.ordersaga.order.placed'), 'binary', {
       'x-request-id': 'req-42',
+      'retry-after': '5',
       'knative-foo': 'bar',
+      'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124',
+      'x-b3-sampled': '1',
       'k-eventing-flag': 'on',
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       authorization: 'Bearer secret',
@@ -80,11 +84,45 @@ describe('the Broker ingress', () => {
     });
     const [received] = await subscriber.waitFor(1);
     expect(received!.headers['x-request-id']).toBe('req-42');
+    expect(received!.headers['retry-after']).toBe('5');
     expect(received!.headers['knative-foo']).toBe('bar');
-    expect(received!.headers['k-eventing-flag']).toBe('on');
+    expect(received!.headers['x-b3-traceid']).toBe('463ac35c9f6413ad48485a3953bb6124');
+    expect(received!.headers['x-b3-sampled']).toBe('1');
+    expect(received!.headers['k-eventing-flag']).toBeUndefined();
     expect(received!.headers.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
     expect(received!.headers.authorization).toBeUndefined();
     expect(received!.headers['x-custom']).toBeUndefined();
+  });
+
+  // pkg/broker/ingress/ingress_handler.go: the event is extracted and validated before the Broker is looked up.
+  it('answers 400, not 404, to an invalid event sent to a Broker that does not exist (pkg/broker/ingress/ingress_handler.go)', async () => {
+    const unknown = ingress.replace('/ordersaga/default', '/ordersaga/other');
+    const res = await fetch(unknown, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 't' }, body: '' });
+    expect(res.status).toBe(400);
+    expect((await post(unknown, testEvent('x'))).status).toBe(404);
+  });
+
+  // The SDK keeps a structured event's data as the bytes it read (event.DataEncoded), and the dispatcher sends those
+  // (binding.ToMessage in pkg/kncloudevents/event_dispatcher.go): JSON data is never re-serialised.
+  it.each([
+    ['binary', {}],
+    ['structured', { format: 'json' }],
+  ])('delivers structured-mode data byte for byte, in %s mode: 1.50 stays 1.50 (event_dispatcher.go)', async (_mode, delivery) => {
+    const sub = await startSubscriber();
+    const { broker: b, ingress: url } = await startBroker([brokerManifest(), triggerManifest('t', sub.url, { delivery })]);
+    const data = '{ "price" : 1.50, "tags": ["a,b", {"x": "}"}] }';
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: `{"specversion":"1.0","id":"p-1","source":"/s","type":"priced","datacontenttype":"application/json","data": ${data} , "ext":"e"}`,
+    });
+    expect(res.status).toBe(202);
+    const [received] = await sub.waitFor(1);
+    const body = received!.body.toString();
+    if ((delivery as { format?: string }).format === 'json') expect(body).toContain(`"data":${data.trim()}}`);
+    else expect(body).toBe(data.trim());
+    await b.drain(1_000);
+    await sub.close();
   });
 
   it.each([

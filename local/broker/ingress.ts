@@ -1,20 +1,29 @@
 /**
  * The Broker ingress, `POST /<namespace>/<broker>`, as Knative's
- * broker-ingress answers: 202 once the event is accepted (delivery happens
- * afterwards), 400 for anything that is not one valid CloudEvent, 404 for an
- * unknown Broker, 405 for other methods.
+ * broker-ingress answers (eventing `pkg/broker/ingress/ingress_handler.go`):
+ * 202 once the event is accepted (delivery happens afterwards), 405 for other
+ * methods, 400 for a malformed path and then for anything that is not one
+ * valid CloudEvent, and only after that 404 for an unknown Broker.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TriggerRoute } from './dispatcher.js';
 import { IngressError } from './errors.js';
-import { decodeMessage, EventFormatError, type BrokerEvent } from './events.js';
-import { passThroughHeaders } from './headers.js';
-import { brokerKey, type BrokerResource } from './resources.js';
+import { decodeMessage, type BrokerEvent, type EventFormatError } from './events.js';
+import { passThroughHeaders } from './events.js';
+
+/** A Broker and the Triggers subscribed to it, in manifest order. */
+export interface BrokerRoutes {
+  namespace: string;
+  name: string;
+  triggers: TriggerRoute[];
+}
 
 /** What the ingress needs from the Broker around it. */
 export interface IngressContext {
-  brokers: ReadonlyMap<string, BrokerResource>;
+  /** Keyed `<namespace>/<name>`. */
+  brokers: ReadonlyMap<string, BrokerRoutes>;
   /** Accepts an event into a Broker. @throws {IngressError} */
-  accept(broker: BrokerResource, event: BrokerEvent, headers: Record<string, string>): void;
+  accept(broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>): void;
   draining(): boolean;
   /** Called once per refused request. */
   rejected(status: number, reason: string, path: string): void;
@@ -43,20 +52,23 @@ export function createIngress(context: IngressContext): (req: IncomingMessage, r
 
     const segments = path.replace(/\/+$/, '').split('/');
     if (segments.length === 1) return refuse(404, 'POST events to /<namespace>/<broker>');
-    if (segments.length !== 3 || !segments[1] || !segments[2]) return refuse(400, `malformed path ${path}; POST events to /<namespace>/<broker>`);
-    const namespace = decodeSegment(segments[1]);
-    const name = decodeSegment(segments[2]);
-    if (namespace === undefined || name === undefined) return refuse(400, `malformed path ${path}`);
-    const broker = context.brokers.get(brokerKey(namespace, name));
-    if (!broker) return refuse(404, `no Broker ${namespace}/${name}`);
-    if (context.draining()) return refuse(503, 'the Broker is shutting down');
+    const [namespace, name] = segments.slice(1).map(decodeSegment);
+    if (segments.length !== 3 || !namespace || !name) return refuse(400, `malformed path ${path}; POST events to /<namespace>/<broker>`);
 
     readBody(req, context.maxEventBytes).then(
       (body) => {
+        let event: BrokerEvent;
         try {
-          context.accept(broker, decodeMessage(req.headers, body), passThroughHeaders(req.headers));
+          event = decodeMessage(req.headers, body);
         } catch (err) {
-          if (err instanceof EventFormatError) return refuse(400, err.message);
+          return refuse(400, (err as EventFormatError).message);
+        }
+        const broker = context.brokers.get(`${namespace}/${name}`);
+        if (!broker) return refuse(404, `no Broker ${namespace}/${name}`);
+        if (context.draining()) return refuse(503, 'the Broker is shutting down');
+        try {
+          context.accept(broker, event, passThroughHeaders(req.headers));
+        } catch (err) {
           if (err instanceof IngressError) return refuse(err.status, err.message);
           return refuse(500, `the Broker failed to accept the event: ${(err as Error).message}`);
         }
@@ -78,20 +90,12 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new BodyTooLargeError(`event over ${limit} bytes`));
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if ((size += chunk.length) > limit) throw new BodyTooLargeError(`event over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

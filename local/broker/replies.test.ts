@@ -39,7 +39,7 @@ describe('replies and acks', () => {
     expect(b.stats()).toMatchObject({ accepted: 2, delivered: 2, replied: 1 });
   });
 
-  it('drops a reply loop when the TTL runs out', async () => {
+  it('stops a reply loop when the TTL runs out', async () => {
     const loop = await subscriber((_req, i) => replyWith(new CloudEvent({ type: 'loop', source: '/tests/loop', id: `hop-${i + 1}` })));
     const { broker: b, ingress, log } = await broker([brokerManifest(), triggerManifest('loop', loop.url, byType('loop'))]);
     // TTL 4 becomes 3 at the ingress, then 2 and 1 on the replies; the third reply reaches 0.
@@ -48,8 +48,51 @@ describe('replies and acks', () => {
     await loop.waitFor(3);
     await b.settled();
     expect(loop.received.map((r) => r.headers['ce-id'])).toEqual(['hop-0', 'hop-1', 'hop-2']);
-    expect(b.stats()).toMatchObject({ accepted: 3, delivered: 3, replied: 3, dropped: 1 });
+    expect(b.stats()).toMatchObject({ accepted: 3, delivered: 2, replied: 3, dropped: 1, failed: 1 });
     expect(log.lines.some((l) => l.message === 'dropped: TTL exhausted' && l.fields?.id === 'hop-3')).toBe(true);
+  });
+
+  // The channel sends the reply to the Broker's ingress (pkg/kncloudevents/event_dispatcher.go); the ingress refuses
+  // it with 400 (pkg/broker/ingress/ingress_handler.go), and the original goes to the dead-letter sink with the
+  // Broker as the destination that failed.
+  it('dead-letters the original with code 400 and the Broker as destination when the reply TTL runs out (event_dispatcher.go)', async () => {
+    const dls = await subscriber();
+    const sub = await subscriber(() => replyWith(new CloudEvent({ type: 'answer', source: '/tests/answer', id: 'a-1' })));
+    const { broker: b, ingress } = await broker([
+      brokerManifest(),
+      triggerManifest('t', sub.url, { ...byType('question'), delivery: { retry: 3, deadLetterSink: { uri: dls.url } } }),
+    ]);
+    await post(ingress, new CloudEvent({ type: 'question', source: '/tests', id: 'q-1', knativebrokerttl: 2 }));
+    const [dead] = await dls.waitFor(1);
+    await b.settled();
+    expect(sub.received).toHaveLength(1);
+    expect(dead!.headers['ce-id']).toBe('q-1');
+    expect(dead!.headers['ce-knativeerrorcode']).toBe('400');
+    expect(dead!.headers['ce-knativeerrordest']).toBe(ingress);
+    expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toMatch(/knativebrokerttl ran out/);
+    expect(b.stats()).toMatchObject({ accepted: 1, replied: 1, delivered: 0, deadLettered: 1, retried: 0 });
+  });
+
+  // filter_handler.go hands the reply on as the SDK read it; the ingress validates it (no id: 400), so the original
+  // is dead-lettered with 400 after one attempt, never retried.
+  it.each(['binary', 'structured'] as const)('dead-letters the original with code 400 after one attempt when a %s reply has no id (filter_handler.go)', async (mode) => {
+    const dls = await subscriber();
+    const headers = { 'ce-specversion': '1.0', 'ce-source': '/r', 'ce-type': 'answer' };
+    const sub = await subscriber(() =>
+      mode === 'binary'
+        ? { status: 200, headers }
+        : { status: 200, headers: { 'content-type': 'application/cloudevents+json' }, body: '{"specversion":"1.0","source":"/r","type":"answer"}' },
+    );
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url, { delivery: { retry: 3, deadLetterSink: { uri: dls.url } } })]);
+    const event = testEvent('question');
+    await post(ingress, event);
+    const [dead] = await dls.waitFor(1);
+    await b.settled();
+    expect(sub.received).toHaveLength(1);
+    expect(dead!.headers['ce-id']).toBe(event.id);
+    expect(dead!.headers['ce-knativeerrorcode']).toBe('400');
+    expect(dead!.headers['ce-knativeerrordest']).toBe(ingress);
+    expect(b.stats()).toMatchObject({ accepted: 1, deadLettered: 1, retried: 0 });
   });
 
   it('gives an event without a TTL 255 hops', async () => {
@@ -102,12 +145,12 @@ describe('replies and acks', () => {
     expect(b.stats()).toMatchObject({ delivered: 0, retried: 1, deadLettered: 1, replied: 0 });
   });
 
-  it('counts a malformed reply as a failure', async () => {
-    const sub = await subscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r' }, body: '' }));
-    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url)]);
+  it('counts a reply it cannot read as a failure, retried (a 502)', async () => {
+    const sub = await subscriber(() => ({ status: 200, headers: { 'content-type': 'application/cloudevents+json' }, body: '{nope' }));
+    const { broker: b, ingress } = await broker([brokerManifest(), triggerManifest('t', sub.url, { delivery: { retry: 1 } })]);
     await post(ingress, testEvent('x'));
-    await sub.waitFor(1);
+    await sub.waitFor(2);
     await b.settled();
-    expect(b.stats()).toMatchObject({ delivered: 0, failed: 1, replied: 0 });
+    expect(b.stats()).toMatchObject({ delivered: 0, failed: 1, replied: 0, retried: 1 });
   });
 });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterEach } from 'vitest';
 import { createBroker, type Broker, type BrokerOptions } from './index.js';
-import type { DeliveryLog } from './dispatcher.js';
+import type { Logger } from '../../lib/log.js';
 
 /** One request a subscriber received. */
 export interface Received {
@@ -108,10 +108,11 @@ export function triggerManifest(name: string, subscriber: string, spec: Record<s
 }
 
 /** A logger that keeps every line. */
-export function recordingLog(): DeliveryLog & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+export function recordingLog(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
   const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
   return {
     lines,
+    debug: (message, fields) => lines.push({ level: 'debug', message, fields }),
     info: (message, fields) => lines.push({ level: 'info', message, fields }),
     warn: (message, fields) => lines.push({ level: 'warn', message, fields }),
     error: (message, fields) => lines.push({ level: 'error', message, fields }),

@@ -11,9 +11,9 @@ const entry = (name: string) => entries.find((e) => e.name === name)!;
 describe('the catalogue page model', () => {
   it('has every message, commands first', () => {
     expect(info.title).toBe('ordersaga events');
-    expect(entries).toHaveLength(16);
-    expect(entries.slice(0, 3).map((e) => e.name)).toEqual(['account.requested', 'deposit.requested', 'order.requested']);
-    expect(entries.slice(3).every((e) => e.kind === 'fact')).toBe(true);
+    expect(entries).toHaveLength(18);
+    expect(entries.slice(0, 4).map((e) => e.name)).toEqual(['account.requested', 'deposit.requested', 'order.cancellation.requested', 'order.requested']);
+    expect(entries.slice(4).every((e) => e.kind === 'fact')).toBe(true);
   });
 
   it('says who sends and who receives each message, and what compensates what', () => {

@@ -1,0 +1,71 @@
+/**
+ * Helpers of the manifest tests: kubectl kustomize renders, a sample of the
+ * documents to mutate, and lookups over them.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { dig, isKind, loadDirectory, nameOf, parseManifests } from './model/index.js';
+import { checkConventions, formatProblems, isKnativeService, REPO_ROOT, validateDocuments, type Manifest, type Problem } from './validate.js';
+
+/** Whether `kubectl` can be run here. */
+export function kubectlAvailable(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `kubectl kustomize <dir>`, parsed. Throws when kubectl fails (its stderr is in the message). */
+export function renderKustomize(dir: string): { docs: Manifest[]; problems: Problem[] } {
+  try {
+    return parseManifests(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }), `kustomize ${dir}`);
+  } catch (err) {
+    throw new Error(`kubectl kustomize ${dir} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+  }
+}
+
+export const KUBECTL = kubectlAvailable();
+export const NO_KUBECTL = 'skipped: kubectl is not on PATH, so kustomize cannot render';
+export const TARGETS = ['knative/base', 'knative/overlays/dev', 'knative/overlays/prod'];
+export const BASE_DIR = path.join(REPO_ROOT, 'knative', 'base');
+
+const rendered = new Map<string, Manifest[]>();
+export function render(target: string): Manifest[] {
+  let docs = rendered.get(target);
+  if (!docs) {
+    const out = renderKustomize(path.join(REPO_ROOT, target));
+    expect(out.problems, formatProblems(out.problems)).toEqual([]);
+    docs = out.docs;
+    rendered.set(target, docs);
+  }
+  return docs;
+}
+
+/** The dev render when kubectl is here, else knative/base as the stand-in reads it: the mutation tests always run. */
+export function sampleDocs(): Manifest[] {
+  return structuredClone(KUBECTL ? render('knative/overlays/dev') : loadDirectory(BASE_DIR).docs);
+}
+
+export const allProblems = (docs: Manifest[]): Problem[] => [...validateDocuments(docs), ...checkConventions(docs)];
+
+export const byKind = (docs: Manifest[], group: string, kind: string) => docs.filter((d) => isKind(d, group, kind));
+export const services = (docs: Manifest[]) => docs.filter(isKnativeService);
+export const triggers = (docs: Manifest[]) => byKind(docs, 'eventing.knative.dev', 'Trigger');
+
+export function named(docs: Manifest[], group: string, kind: string, name: string): Manifest {
+  const doc = docs.find((d) => isKind(d, group, kind) && nameOf(d) === name);
+  if (!doc) throw new Error(`${kind} ${name} is not in the manifests`);
+  return doc;
+}
+
+export function containerOf(service: Manifest): Record<string, unknown> {
+  return dig(service, 'spec', 'template', 'spec', 'containers', '0') as Record<string, unknown>;
+}
+
+export function envOf(service: Manifest): Map<string, Record<string, unknown>> {
+  const env = (containerOf(service).env ?? []) as Record<string, unknown>[];
+  return new Map(env.map((e) => [String(e.name), e]));
+}
