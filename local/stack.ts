@@ -274,14 +274,8 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   const gateway = createGateway({ routes: topology.routes, portOf, log });
   const gatewayPort = await listen(gateway, await portOr(config.gatewayPort));
-  cleanups.push(async () => {
-    gateway.closeIdleConnections();
-    const closed = new Promise<void>((r) => gateway.close(() => r()));
-    // Requests still held by Prefer: wait get a few seconds, then are cut.
-    const cut = setTimeout(() => gateway.closeAllConnections(), 3000);
-    await closed;
-    clearTimeout(cut);
-  });
+  // Requests still held by Prefer: wait get a few seconds, then are cut.
+  cleanups.push(() => gateway.shutDown(3000));
 
   const pings: PingScheduler = startPingSources({
     sources: topology.pingSources,
