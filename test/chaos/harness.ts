@@ -297,7 +297,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
 }
 
 /** The lines of the function logs that contain `needle`. */
-function logLines(logsDir: string, needle: string): string[] {
+export function logLines(logsDir: string, needle: string): string[] {
   return readdirSync(logsDir)
     .filter((f) => f.endsWith('.log'))
     .flatMap((f) => readFileSync(path.join(logsDir, f), 'utf8').split('\n'))

@@ -167,8 +167,8 @@ export interface Verdict {
   settlement: Settlement;
   /** Orders that never reached a terminal status within the deadline. */
   lost: number;
-  /** Whether the Broker emptied its pipeline (late duplicates included) after settling. */
-  brokerQuiet: boolean;
+  /** Whether the Broker emptied its pipeline (late duplicates included) after settling; undefined where it cannot be seen (another process). */
+  brokerQuiet: boolean | undefined;
   outcome: Outcome;
   invariants: InvariantReport;
   journeyProblems: string[];
@@ -177,23 +177,36 @@ export interface Verdict {
   stuck: string[];
 }
 
+/** What a verdict is drawn from: the stack's database and a client, and what can be seen of the stand-in. */
+export interface Witnesses {
+  db: Db;
+  client: Client;
+  /** Resolves whether the Broker emptied its pipeline; absent when the stand-in runs in another process. */
+  brokerQuiet?: () => Promise<boolean>;
+  /** The stand-in's latest warnings and errors. */
+  recentProblems(): string[];
+}
+
 /** Waits (bounded) for every order to end and be notified, then checks everything checkable. */
-export async function settleAndCheck(chaos: ChaosStack, placed: readonly Placed[]): Promise<Verdict> {
-  const settlement = await waitUntilSettled(chaos.db);
-  const quiet = await brokerQuiet(chaos.stack);
-  const stuck = settlement.settled
-    ? []
-    : [...(await stuckOrders(chaos.db)), ...chaos.tally.recentProblems.slice(-10).map((p) => `stand-in said: ${p}`)];
+export async function judge({ db, client, brokerQuiet: quietly, recentProblems }: Witnesses, placed: readonly Placed[]): Promise<Verdict> {
+  const settlement = await waitUntilSettled(db);
+  const quiet = await quietly?.();
+  const stuck = settlement.settled ? [] : [...(await stuckOrders(db)), ...recentProblems().slice(-10).map((p) => `stand-in said: ${p}`)];
   return {
     settlement,
     lost: settlement.pending,
     brokerQuiet: quiet,
-    outcome: await outcomeOf(chaos.db),
-    invariants: await checkInvariants(chaos.db, { settled: true }),
-    journeyProblems: await checkJourneys(chaos.db, chaos.client, placed),
-    letterProblems: await letterProblems(chaos.db),
+    outcome: await outcomeOf(db),
+    invariants: await checkInvariants(db, { settled: true }),
+    journeyProblems: await checkJourneys(db, client, placed),
+    letterProblems: await letterProblems(db),
     stuck,
   };
+}
+
+/** `judge` for a chaos stack in this process. */
+export function settleAndCheck(chaos: ChaosStack, placed: readonly Placed[]): Promise<Verdict> {
+  return judge({ db: chaos.db, client: chaos.client, brokerQuiet: () => brokerQuiet(chaos.stack), recentProblems: () => chaos.tally.recentProblems }, placed);
 }
 
 /** What every fault scenario must end with: nothing lost, the exact totals, every invariant. */
