@@ -15,15 +15,6 @@ import { isAlive, runStartToExit, startStackProcess, type RunningStack } from '.
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The stand-in's log records (LOG_FORMAT=json), one per line. */
-function records(stack: RunningStack): Record<string, unknown>[] {
-  return stack
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
 describe('npm start, end to end', () => {
   let stack: RunningStack;
   let exitCode: number | null | undefined;
@@ -128,7 +119,7 @@ describe('npm start, end to end', () => {
   });
 
   it('logs one line per delivery', () => {
-    const deliveries = records(stack).filter((r) => r.message === 'delivery');
+    const deliveries = stack.records().filter((r) => r.message === 'delivery');
     expect(deliveries.length).toBeGreaterThan(10);
     expect(deliveries[0]).toEqual(expect.objectContaining({ trigger: expect.any(String), type: expect.any(String), id: expect.any(String), subscriber: expect.any(String), status: expect.any(Number), attempt: expect.any(Number), ms: expect.any(Number) }));
   });
@@ -168,7 +159,7 @@ describe('npm start, end to end', () => {
     expect(status).toBe(200);
     expect(downMs).toBeLessThan(15_000);
     expect(stack.postgresPid()).not.toBe(killed);
-    expect(records(stack)).toEqual(
+    expect(stack.records()).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ level: 'error', message: 'PostgreSQL exited unexpectedly; restarting it (crash recovery)', postgresPid: killed, signal: 'SIGKILL' }),
         expect.objectContaining({ message: 'PostgreSQL is back', postgresPid: stack.postgresPid() }),

@@ -22,6 +22,8 @@ export interface RunningStack {
   /** Milliseconds from spawning `npm start` to its ready line. */
   readyMs: number;
   output: () => string;
+  /** The stand-in's log records so far (LOG_FORMAT=json, the default here), one per line of output. */
+  records(): Record<string, unknown>[];
   processes: { name: string; pid: number; port: number }[];
   child: ChildProcess;
   /** The stand-in's own pid (npm runs it under a shell). */
@@ -145,6 +147,17 @@ export async function startStackProcess(
     dataDir,
     readyMs,
     output,
+    records: () =>
+      output()
+        .split('\n')
+        .flatMap((line) => {
+          if (!line.startsWith('{')) return [];
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return []; // the line still arriving
+          }
+        }),
     child,
     exited,
     postgresPid: () => runningServerPid(path.join(dataDir, 'postgres')),

@@ -20,14 +20,6 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** The reconciler every second, for orders stalled 2 s: what the next start needs to finish the rest quickly. */
 const QUICK_RECONCILER = { PING_INTERVAL_SECONDS: '1', RECONCILE_AFTER_SECONDS: '2' };
 
-/** The stand-in's log records (LOG_FORMAT=json), one per line. */
-function records(output: string): Record<string, unknown>[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
 /**
  * Places each journey's order once, `concurrency` at a time, with no retry:
  * what got 201 or 202 was accepted. A worker stops at the first request the
@@ -70,7 +62,7 @@ describe('npm start and Ctrl-C', () => {
       const stopMs = Date.now() - signalled;
       await load.done;
 
-      const log = records(first.output());
+      const log = first.records();
       const stopping = log.findIndex((r) => r.message === 'stopping');
       const drained = log.slice(stopping).filter((r) => r.message === 'delivery');
       console.log(
@@ -127,7 +119,7 @@ describe('npm start and Ctrl-C', () => {
     try {
       const functions = stack.processes.map((p) => p.pid);
       const killed: number[] = [];
-      const back = () => records(stack.output()).filter((r) => r.message === 'PostgreSQL is back').length;
+      const back = () => stack.records().filter((r) => r.message === 'PostgreSQL is back').length;
       for (let crash = 1; crash <= 3; crash++) {
         // Each kill strikes a server that was back and ready (killing one still starting is a failed start, not a crash).
         for (let i = 0; i < 300 && back() < crash - 1; i++) await delay(50);
@@ -139,7 +131,7 @@ describe('npm start and Ctrl-C', () => {
       }
       const code = await Promise.race([stack.exited, delay(60_000).then(() => 'still running')]);
       expect(code).toBe(1);
-      const log = records(stack.output());
+      const log = stack.records();
       expect(log).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ level: 'error', message: 'PostgreSQL keeps crashing: stopping ordersaga', reason: expect.stringMatching(/3 crashes in a row/) }),

@@ -522,6 +522,14 @@ export interface ScenarioReport {
   details?: string[];
 }
 
+/** The report's counts for a chaos stack in this process, from its verdict. */
+export function verdictFacts(
+  chaos: ChaosStack,
+  verdict: { outcome: Outcome; lost: number; invariants: InvariantReport },
+): Omit<ScenarioReport, 'injected' | 'details'> {
+  return { outcome: verdict.outcome, deliveries: chaos.tally.attempts, duplicatesAbsorbed: chaos.duplicatesAbsorbed(), lost: verdict.lost, invariants: verdict.invariants };
+}
+
 /** Prints the scenario's block: one summary line, then details. */
 export function printReport(scenario: string, r: ScenarioReport): void {
   const reasons = ['sold_out', 'insufficient_funds', 'unknown_slot']

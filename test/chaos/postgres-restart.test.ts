@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack, type ChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport, useChaosStack, verdictFacts, type ChaosStack } from './harness.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -18,7 +18,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * and checks and prints the end. `strike` says what it did.
  */
 async function databaseFault(chaos: ChaosStack, scenario: string, strike: () => Promise<string>): Promise<void> {
-  const { stack, client, tally } = chaos;
+  const { stack, client } = chaos;
   const { workload, load, reachedShare } = await startWorkload(client);
   await reachedShare(1 / 4);
   const before = { broker: stack.broker.stats(), client: { ...client.stats } };
@@ -33,11 +33,7 @@ async function databaseFault(chaos: ChaosStack, scenario: string, strike: () => 
   const processes = stack.processes();
   printReport(scenario, {
     injected: `${injected} after ${before.client.requests} client requests`,
-    outcome: verdict.outcome,
-    deliveries: tally.attempts,
-    duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
-    lost: verdict.lost,
-    invariants: verdict.invariants,
+    ...verdictFacts(chaos, verdict),
     details: [
       `since the fault: deliveries retried=${retriedDeliveries}, client 5xx retried=${client5xx}, client no-answer retried=${clientNoAnswer}; ` +
         `function restarts: ${processes.map((p) => `${p.name}=${p.restarts}`).join(' ')}`,

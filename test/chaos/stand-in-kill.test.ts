@@ -19,14 +19,6 @@ import { expectSound, judge, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The stand-in's log records (LOG_FORMAT=json). */
-const records = (stack: RunningStack) =>
-  stack
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
 describe('chaos: the stand-in killed', () => {
   it('kill -9 of the whole stand-in mid-load, then npm start again: every order still ends once, balances exact', async () => {
     const dataDir = stackDataDir();
@@ -74,16 +66,16 @@ describe('chaos: the stand-in killed', () => {
           {
             db,
             client,
-            recentProblems: () => records(second).filter((r) => r.level === 'warn' || r.level === 'error').map((r) => `${String(r.level)} ${String(r.message)}`),
+            recentProblems: () => second.records().filter((r) => r.level === 'warn' || r.level === 'error').map((r) => `${String(r.level)} ${String(r.message)}`),
           },
           placed,
         );
         const logs = path.join(dataDir, 'logs');
-        const secondLog = records(second);
+        const secondLog = second.records();
         printReport('stand-in kill', {
           injected: `SIGKILL of npm start's process group after ${doneBefore} of ${workload.journeys.length} journeys had ended`,
           outcome: verdict.outcome,
-          deliveries: [first, second].reduce((n, s) => n + records(s).filter((r) => r.message === 'delivery').length, 0),
+          deliveries: [first, second].reduce((n, s) => n + s.records().filter((r) => r.message === 'delivery').length, 0),
           duplicatesAbsorbed: logLines(logs, '"message":"duplicate delivery"').length,
           lost: verdict.lost,
           invariants: verdict.invariants,
