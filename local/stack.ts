@@ -162,10 +162,10 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   cleanups.push(async () => lock.release());
   const embedded = config.databaseUrl === undefined;
   const pgDataDir = path.join(config.dataDir, 'postgres');
-  if (lock.tookOver) log.warn('took over the lock of a stand-in that is gone', { pid: lock.tookOver.pid, since: lock.tookOver.startedAt });
+  if (lock.tookOver) log.warn('took over the lock of a stand-in that is gone', { holderPid: lock.tookOver.pid, since: lock.tookOver.startedAt });
   if (embedded) {
     const stale = await stopStaleServer(pgDataDir);
-    if (stale !== undefined) log.warn('stopped the PostgreSQL a previous run left running', { pid: stale, dataDir: pgDataDir });
+    if (stale !== undefined) log.warn('stopped the PostgreSQL a previous run left running', { postgresPid: stale, dataDir: pgDataDir });
   }
   await checkPorts(
     [
