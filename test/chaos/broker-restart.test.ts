@@ -5,7 +5,8 @@
  * the orders they belonged to and drives each one to its end.
  */
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack, verdictFacts } from './harness.js';
+import { useChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,8 @@
  * retry with the same Idempotency-Key, and every order still ends once.
  */
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, crashFunction, printReport, useChaosStack, verdictFacts, type Crash } from './harness.js';
+import { crashFunction, useChaosStack, type Crash } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 describe('chaos: crash', () => {

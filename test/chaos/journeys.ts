@@ -21,7 +21,6 @@ import {
   mapLimit,
   outcomeOf,
   startLoad,
-  stuckOrders,
   waitUntilSettled,
   type ChaosStack,
   type Client,
@@ -160,6 +159,20 @@ export async function letterProblems(db: Db): Promise<string[]> {
     rows: { id: string; status: string; letters: number; types: string | null }[];
   };
   return rows.map((r) => `order ${r.id} ${r.status}: ${r.letters} letters (${r.types ?? 'none'})`);
+}
+
+/** Pending or unnotified orders with their last saga event, for a failure's message. */
+export async function stuckOrders(db: Db, limit = 10): Promise<string[]> {
+  const rows = (await db.raw(
+    `select o.id, o.status,
+            (select x.type from outbox x where x.subject = o.id order by x.created_at desc limit 1) as step,
+            exists (select 1 from notifications n where n.order_id = o.id) as notified
+       from orders o
+      where o.status = 'pending' or not exists (select 1 from notifications n where n.order_id = o.id)
+      limit ?`,
+    [limit],
+  )) as { rows: { id: string; status: string; step: string | null; notified: boolean }[] };
+  return rows.rows.map((r) => `${r.id} ${r.status} (last event ${r.step?.replace('dev.ordersaga.', '') ?? 'none'}, notified ${r.notified})`);
 }
 
 /** Where a scenario ended, once its orders had their chance to settle. */

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack, verdictFacts, type ChaosStack } from './harness.js';
+import { useChaosStack, type ChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

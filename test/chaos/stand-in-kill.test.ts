@@ -14,7 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { createDb } from '../../lib/db.js';
 import { freePort } from '../../local/postgres.js';
 import { isAlive, stackDataDir, startStackProcess, type RunningStack } from '../stack-process.js';
-import { clientSummary, createClient, logLines, printReport } from './harness.js';
+import { createClient, logLines } from './harness.js';
+import { clientSummary, printReport } from './report.js';
 import { expectSound, judge, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
