@@ -94,8 +94,9 @@ export function acquireLock(dataDir: string, ports: Record<string, number>): Sta
       const aside = `${file}.stale.${process.pid}`;
       try {
         renameSync(file, aside);
-      } catch {
-        continue; // another start moved it first: try again
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another start moved it first: try again
+        throw err;
       }
       const moved = readHolder(aside);
       if (moved && holderAlive(moved)) {
