@@ -19,6 +19,16 @@ export interface GatewayOptions {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+export interface Gateway extends http.Server {
+  /**
+   * Stops taking requests: new connections are refused, and a request that
+   * still arrives on a kept-alive one gets 503 (retry later). Answers in
+   * flight (a held `Prefer: wait`) get `graceMs`, then are cut. Every answer
+   * from now on closes its connection.
+   */
+  shutDown(graceMs: number): Promise<void>;
+}
+
 function problem(res: http.ServerResponse, status: number, title: string, detail: string, instance: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -27,9 +37,15 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
   sendProblem(res, { type: 'about:blank', title, status, detail, instance });
 }
 
-export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 }: GatewayOptions): http.Server {
-  return http.createServer((req, res) => {
+export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 }: GatewayOptions): Gateway {
+  let closing = false;
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (closing) {
+      res.shouldKeepAlive = false;
+      problem(res, 503, 'Service Unavailable', 'ordersaga is stopping; retry shortly', path);
+      return;
+    }
     const route = routes.find((r) => r.pattern.test(path));
     if (!route) {
       problem(res, 404, 'Not Found', `No route for ${req.method} ${path}`, path);
@@ -39,7 +55,10 @@ export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 
     const upstream = http.request(
       { host: '127.0.0.1', port: portOf(route.service), method: req.method, path: req.url, headers, agent, timeout: upstreamTimeoutMs },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // Hop-by-hop headers are of the upstream connection, not the client's (RFC 9110 §7.6.1).
+        const { connection: _connection, 'keep-alive': _keepAlive, ...headers } = answer.headers;
+        if (closing) res.shouldKeepAlive = false;
+        res.writeHead(answer.statusCode ?? 502, headers);
         answer.pipe(res);
       },
     );
@@ -49,5 +68,15 @@ export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 
       problem(res, 503, 'Service Unavailable', `${route.service} is not answering; retry shortly`, path);
     });
     req.pipe(upstream);
+  });
+  return Object.assign(server, {
+    async shutDown(graceMs: number) {
+      closing = true;
+      server.closeIdleConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(cut);
+    },
   });
 }

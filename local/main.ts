@@ -1,12 +1,15 @@
 /**
  * `npm start`: the whole system on this machine, no cluster, no Docker, no
- * PostgreSQL installed. Ctrl-C drains in-flight deliveries and stops
- * everything.
+ * PostgreSQL installed. One stack per data folder (its lock). Ctrl-C stops
+ * taking requests, drains in-flight deliveries and stops everything; so
+ * does a PostgreSQL that keeps crashing, with exit code 1.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, opt, readConfig, type Option } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
+import { AlreadyRunningError } from './lock.js';
+import { PortTakenError } from './ports.js';
 import { DEFAULT_FUNCTION_NODE_FLAGS, startStack } from './stack.js';
 import { NotReadyError } from './supervisor.js';
 
@@ -57,14 +60,14 @@ async function main(): Promise<void> {
   // Installed before anything starts, so Ctrl-C during start-up unwinds what has started.
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
+    log.info('stopping', { reason: why });
     try {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
       log.info('stopped');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (err) {
       log.error('stop failed', { error: (err as Error).message });
       process.exit(1);
@@ -93,6 +96,10 @@ async function main(): Promise<void> {
         config.chaosDuplicates || config.chaosShuffle === '1'
           ? { duplicates: config.chaosDuplicates, shuffle: config.chaosShuffle === '1' }
           : undefined,
+      onFatal(reason) {
+        log.error('PostgreSQL keeps crashing: stopping ordersaga', { reason });
+        void stop('PostgreSQL keeps crashing', 1);
+      },
     },
     log,
     cleanups,
@@ -117,7 +124,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof NotReadyError) process.stderr.write(`ordersaga: ${err.message}\n`);
+  if (err instanceof AlreadyRunningError) process.stderr.write(`${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof NotReadyError || err instanceof PortTakenError) process.stderr.write(`ordersaga: ${err.message}\n`);
   else process.stderr.write(`ordersaga failed to start: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -18,10 +18,12 @@ import { createLiveFeed } from '../console/server/feed.js';
 import { serveLocalConsole } from '../console/server/local.js';
 import { createBroker, type Broker } from './broker/index.js';
 import { createGateway } from './gateway.js';
+import { acquireLock } from './lock.js';
 import { loadManifests, topologyOf, type Destination, type Topology } from './manifests.js';
 import { startPingSources, type PingScheduler } from './ping.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedServer } from './postgres.js';
-import { createSupervisor, type ProcessState, type Supervisor } from './supervisor.js';
+import { checkPorts, type PortClaim } from './ports.js';
+import { freePort, startEmbeddedPostgres, stopStaleServer, type EmbeddedServer } from './postgres.js';
+import { createSupervisor, supervisePostgres, type ProcessState, type Supervisor } from './supervisor.js';
 
 export interface StackConfig {
   root: string;
@@ -44,6 +46,8 @@ export interface StackConfig {
   functionNodeFlags: string[];
   pingIntervalSeconds: number | undefined;
   chaos: { duplicates?: { min: number; max: number }; shuffle?: boolean } | undefined;
+  /** The stack cannot go on (the embedded PostgreSQL keeps crashing); whoever runs it should stop it. */
+  onFatal?: (reason: string) => void;
 }
 
 export interface Stack {
@@ -68,7 +72,11 @@ export interface Stack {
    */
   restartBroker(): Promise<void>;
   postgres: EmbeddedServer | undefined;
-  /** Drains in-flight deliveries, then stops every part; leaves no process behind. */
+  /**
+   * Stops taking requests (PingSources, gateway), drains the Broker's
+   * deliveries, then stops the functions, then PostgreSQL, and gives the
+   * folder's lock up; leaves no process behind.
+   */
   stop(): Promise<void>;
 }
 
@@ -134,7 +142,9 @@ function listen(server: http.Server, port: number): Promise<number> {
 /**
  * Starts the stack. Each part started registers how to stop it in
  * `cleanups` (newest last), so a failed or interrupted start can be unwound
- * by whoever holds the list.
+ * by whoever holds the list. The parts start in the reverse of the order
+ * they must stop in: the lock, PostgreSQL, the functions, the Broker, the
+ * gateway, the PingSources.
  */
 export async function startStack(config: StackConfig, log: Logger, cleanups: (() => Promise<void>)[] = []): Promise<Stack> {
   try {
@@ -148,6 +158,35 @@ export async function startStack(config: StackConfig, log: Logger, cleanups: (()
 async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<void>)[]): Promise<Stack> {
   const topology = topologyOf(loadManifests(config.manifestsDir), NAMESPACE);
   mkdirSync(config.dataDir, { recursive: true });
+  // First of all: a second start on this folder touches nothing of the first's.
+  const lock = acquireLock(config.dataDir, {
+    GATEWAY_PORT: config.gatewayPort,
+    BROKER_PORT: config.brokerPort,
+    FUNCTIONS_PORT: config.functionsPort,
+    ...(config.databaseUrl === undefined ? { POSTGRES_PORT: config.postgresPort } : {}),
+  });
+  cleanups.push(async () => lock.release());
+  const embedded = config.databaseUrl === undefined;
+  const pgDataDir = path.join(config.dataDir, 'postgres');
+  if (lock.tookOver) log.warn('took over the lock of a stand-in that is gone', { holderPid: lock.tookOver.pid, since: lock.tookOver.startedAt });
+  if (embedded) {
+    const stale = await stopStaleServer(pgDataDir);
+    if (stale !== undefined) log.warn('stopped the PostgreSQL a previous run left running', { postgresPid: stale, dataDir: pgDataDir });
+  }
+  await checkPorts(
+    [
+      { port: config.gatewayPort, variable: 'GATEWAY_PORT', what: 'the API gateway' },
+      { port: config.brokerPort, variable: 'BROKER_PORT', what: 'the Broker ingress' },
+      ...topology.services.map((service, i): PortClaim => ({
+        port: config.functionsPort === 0 ? 0 : config.functionsPort + i,
+        variable: 'FUNCTIONS_PORT',
+        what: `${service.name}, FUNCTIONS_PORT + ${i}`,
+      })),
+      ...(embedded ? [{ port: config.postgresPort, variable: 'POSTGRES_PORT', what: 'the embedded PostgreSQL' }] : []),
+    ],
+    // The processes of a stand-in that was just killed may still be letting go of their ports.
+    lock.tookOver ? 5000 : 0,
+  );
   const logsDir = path.join(config.dataDir, 'logs');
   mkdirSync(logsDir, { recursive: true });
   const secrets = loadSecrets(config.dataDir);
@@ -158,13 +197,17 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
     postgres = await startEmbeddedPostgres({
-      dataDir: path.join(config.dataDir, 'postgres'),
+      dataDir: pgDataDir,
       port: await portOr(config.postgresPort),
       persistent: true,
-      onLog: () => {},
+      logFile: path.join(logsDir, 'postgres.log'),
     });
     const pgServer = postgres;
     cleanups.push(() => pgServer.stop());
+    supervisePostgres(pgServer, {
+      log,
+      onGiveUp: config.onFatal ?? ((reason) => log.error('PostgreSQL cannot be kept up', { reason })),
+    });
     await ensureDatabase(postgres.adminUrl, 'ordersaga');
     databaseUrl = postgres.urlFor('ordersaga');
   }
@@ -197,11 +240,6 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   // The console watches every Broker of this stack, a restarted one included.
   const feed = config.consolePort === undefined ? undefined : createLiveFeed();
-  const makeBroker = () =>
-    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer });
-  let broker = makeBroker();
-  await broker.listen(brokerPort);
-  cleanups.push(() => broker.drain(10_000));
 
   const require = createRequire(import.meta.url);
   // The package exports only its API; its CLI (`main.js`) sits beside the entry point.
@@ -237,16 +275,17 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   cleanups.push(() => supervisor.stop());
   await supervisor.start();
 
+  // After the functions, so that it is drained before they stop.
+  const makeBroker = () =>
+    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer });
+  let broker = makeBroker();
+  await broker.listen(brokerPort);
+  cleanups.push(() => broker.drain(10_000));
+
   const gateway = createGateway({ routes: topology.routes, portOf, log });
   const gatewayPort = await listen(gateway, await portOr(config.gatewayPort));
-  cleanups.push(async () => {
-    gateway.closeIdleConnections();
-    const closed = new Promise<void>((r) => gateway.close(() => r()));
-    // Requests still held by Prefer: wait get a few seconds, then are cut.
-    const cut = setTimeout(() => gateway.closeAllConnections(), 3000);
-    await closed;
-    clearTimeout(cut);
-  });
+  // Requests still held by Prefer: wait get a few seconds, then are cut.
+  cleanups.push(() => gateway.shutDown(3000));
 
   let consoleUrl: string | undefined;
   if (feed) {
@@ -281,6 +320,10 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     processes: supervisor.state(),
   });
   writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify(state(), null, 2) + '\n');
+  lock.update({
+    apiUrl: `http://127.0.0.1:${gatewayPort}`,
+    ports: { GATEWAY_PORT: gatewayPort, BROKER_PORT: brokerPort, FUNCTIONS_PORT: portOf(topology.services[0]!.name), ...(postgres ? { POSTGRES_PORT: postgres.port } : {}) },
+  });
 
   return {
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
@@ -304,7 +347,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     },
     postgres,
     async stop() {
-      // Reverse order of start: pings, gateway, then drain the Broker, then functions, then PostgreSQL.
+      // Reverse order of start: pings, gateway, then drain the Broker, then functions, then PostgreSQL, then the lock.
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     },
   };

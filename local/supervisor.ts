@@ -1,11 +1,13 @@
 /**
  * Runs each Knative Service as its own Functions Framework process and
  * replaces a process that dies, as Knative replaces a failed pod, with a
- * growing pause between restarts of one that keeps dying.
+ * growing pause between restarts of one that keeps dying. The embedded
+ * PostgreSQL is watched the same way (`supervisePostgres`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../lib/log.js';
+import { tailOf, type EmbeddedServer } from './postgres.js';
 
 export interface ProcessSpec {
   name: string;
@@ -48,7 +50,11 @@ export class NotReadyError extends Error {
   override name = 'NotReadyError';
 }
 
+/** A process that ran this long before dying starts its backoff (and its count of crashes in a row) over. */
 const HEALTHY_AFTER_MS = 30_000;
+
+/** The pause before restart number `n` (from 1) of one process: 100 ms, doubling, at most 5 s. */
+const backoffMs = (n: number) => Math.min(100 * 2 ** (n - 1), 5000);
 
 /**
  * A process that dies this many times before it was ever ready will not
@@ -56,15 +62,6 @@ const HEALTHY_AFTER_MS = 30_000;
  * and shows why, instead of waiting out its timeout.
  */
 const EXITS_BEFORE_READY = 3;
-
-/** The last lines of a log file, for an error message. */
-function tailOf(file: string, lines = 8): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
 
 async function healthy(port: number): Promise<boolean> {
   try {
@@ -95,7 +92,7 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
       // A process that ran a while before dying starts its backoff over.
       if (Date.now() - r.startedAt > HEALTHY_AFTER_MS) r.restarts = 0;
       r.restarts += 1;
-      const pause = Math.min(100 * 2 ** (r.restarts - 1), 5000);
+      const pause = backoffMs(r.restarts);
       log.warn('function exited; restarting', { service: r.spec.name, code, signal, restart: r.restarts, inMs: pause, log: r.spec.logFile });
       setTimeout(() => {
         if (!stopping) launch(r);
@@ -157,4 +154,60 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
       [...running.values()].map((r) => ({ name: r.spec.name, pid: r.child?.pid, port: r.spec.port, restarts: r.restarts })),
     waitReady,
   };
+}
+
+export interface PostgresSupervisionOptions {
+  log: Logger;
+  /** The server cannot be kept up; `reason` says why. Called once, and then nothing is restarted. */
+  onGiveUp(reason: string): void;
+  /** Crashes in a row (each within HEALTHY_AFTER_MS of its restart) that end the supervision. */
+  crashesBeforeGivingUp?: number;
+  /** Failed starts after one crash (orphaned backends may hold the old shared memory a moment) before giving up. */
+  startAttempts?: number;
+}
+
+/**
+ * Restarts the embedded PostgreSQL when it exits unasked (kill -9, the OOM
+ * killer), on the same data folder, so PostgreSQL's crash recovery runs.
+ * Meanwhile the functions answer 503 (transient) and the Broker retries; their
+ * pools reconnect by themselves. A server that keeps crashing is given up on.
+ */
+export function supervisePostgres(server: EmbeddedServer, options: PostgresSupervisionOptions): void {
+  const { log } = options;
+  const limit = options.crashesBeforeGivingUp ?? 3;
+  const attempts = options.startAttempts ?? 6;
+  let inARow = 0;
+  let gaveUp = false;
+  const giveUp = (reason: string) => {
+    if (gaveUp || server.stopped) return;
+    gaveUp = true;
+    options.onGiveUp(`${reason}; the end of ${server.logFile}:\n${tailOf(server.logFile)}`);
+  };
+  server.onCrash((exit) => {
+    if (gaveUp || server.stopped) return;
+    if (exit.upMs > HEALTHY_AFTER_MS) inARow = 0;
+    inARow += 1;
+    const crashed = `PostgreSQL (pid ${exit.pid}) exited unexpectedly (code ${exit.code}, signal ${exit.signal})`;
+    if (inARow >= limit) {
+      giveUp(`${crashed}: ${inARow} crashes in a row, each within ${HEALTHY_AFTER_MS / 1000} s of its restart`);
+      return;
+    }
+    log.error('PostgreSQL exited unexpectedly; restarting it (crash recovery)', { postgresPid: exit.pid, code: exit.code, signal: exit.signal, crash: inARow, log: server.logFile });
+    const down = Date.now();
+    void (async () => {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
+        if (gaveUp || server.stopped) return;
+        try {
+          await server.start();
+          log.info('PostgreSQL is back', { postgresPid: server.pid, downMs: Date.now() - down });
+          return;
+        } catch (err) {
+          if (server.stopped) return;
+          log.warn('PostgreSQL did not start; trying again', { attempt, error: (err as Error).message.split('\n')[0] });
+        }
+      }
+      giveUp(`${crashed}, and ${attempts} starts after it failed`);
+    })();
+  });
 }

@@ -1,22 +1,31 @@
 /**
  * SPEC §1's journeys against the stack started as a user starts it, through
- * the gateway and the Broker ingress, exactly as in a cluster.
+ * the gateway and the Broker ingress, exactly as in a cluster; then what
+ * the stand-in does about a second start on its folder, a PostgreSQL killed
+ * outright, and Ctrl-C.
  */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../lib/ids.js';
+import { LOCK_FILE } from '../local/lock.js';
 import { request } from './harness.js';
-import { isAlive, startStackProcess, type RunningStack } from './stack-process.js';
+import { isAlive, runStartToExit, startStackProcess, type RunningStack } from './stack-process.js';
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('npm start, end to end', () => {
   let stack: RunningStack;
   let exitCode: number | null | undefined;
 
   beforeAll(async () => {
-    stack = await startStackProcess();
+    // The folder outlives the stack, to show what the stop left in it.
+    stack = await startStackProcess({}, 90_000, { keepData: true });
   }, 120_000);
   afterAll(async () => {
     if (exitCode === undefined) await stack.stop();
+    rmSync(stack.dataDir, { recursive: true, force: true });
   });
 
   const api = (method: string, path: string, options: Parameters<typeof request>[3] = {}) => request(stack.gatewayUrl, method, path, options);
@@ -110,21 +119,70 @@ describe('npm start, end to end', () => {
   });
 
   it('logs one line per delivery', () => {
-    const deliveries = stack
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"message":"delivery"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const deliveries = stack.records().filter((r) => r.message === 'delivery');
     expect(deliveries.length).toBeGreaterThan(10);
     expect(deliveries[0]).toEqual(expect.objectContaining({ trigger: expect.any(String), type: expect.any(String), id: expect.any(String), subscriber: expect.any(String), status: expect.any(Number), attempt: expect.any(Number), ms: expect.any(Number) }));
   });
 
-  it('Ctrl-C drains and stops everything, leaving no process behind', async () => {
+  it('a second npm start from the same folder is refused at once, touching nothing, while the first keeps answering 200', async () => {
+    const postgresPid = stack.postgresPid();
+    const lock = readFileSync(path.join(stack.dataDir, LOCK_FILE), 'utf8');
+    // The same ports too: the lock is checked before anything else.
+    const [gatewayPort, brokerPort] = [stack.gatewayUrl, stack.brokerUrl].map((u) => new URL(u).port);
+    const second = await runStartToExit({ ORDERSAGA_DATA_DIR: stack.dataDir, GATEWAY_PORT: gatewayPort!, BROKER_PORT: brokerPort! });
+    expect(second.code).toBe(1);
+    expect(second.output.trim()).toBe(`ordersaga is already running from this folder (pid ${stack.pid}, API ${stack.gatewayUrl})`);
+    expect(stack.postgresPid()).toBe(postgresPid);
+    expect(readFileSync(path.join(stack.dataDir, LOCK_FILE), 'utf8')).toBe(lock);
+    expect(stack.processes.map((p) => p.pid).every(isAlive)).toBe(true);
+    expect((await api('GET', '/slots')).status).toBe(200);
+    const ada = await customer(5_000);
+    expect((await order(ada, await slot(1, 1_000))).status).toBe('confirmed');
+  }, 60_000);
+
+  it('kill -9 of PostgreSQL: the stand-in logs it and restarts it, the API answers 200 again within 15 s, and the saga runs on', async () => {
+    const bo = await customer(5_000);
+    const killed = stack.postgresPid()!;
+    expect(killed).toBeGreaterThan(0);
+    process.kill(killed, 'SIGKILL');
+    const struck = Date.now();
+    // Back means a new server and a 200 through a function's pool (an answer before the old server died does not count).
+    let status = 0;
+    while (Date.now() - struck < 15_000) {
+      const restarted = ![undefined, killed].includes(stack.postgresPid());
+      status = await api('GET', `/accounts/${bo.id}`, { token: bo.token }).then((r) => r.status, () => 0);
+      if (restarted && status === 200) break;
+      await delay(100);
+    }
+    const downMs = Date.now() - struck;
+    console.log(`[e2e] PostgreSQL pid ${killed} killed: the API answered 200 again ${downMs} ms later`);
+    expect(status).toBe(200);
+    expect(downMs).toBeLessThan(15_000);
+    expect(stack.postgresPid()).not.toBe(killed);
+    expect(stack.records()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ level: 'error', message: 'PostgreSQL exited unexpectedly; restarting it (crash recovery)', postgresPid: killed, signal: 'SIGKILL' }),
+        expect.objectContaining({ message: 'PostgreSQL is back', postgresPid: stack.postgresPid() }),
+      ]),
+    );
+    // Every function's pool reconnected: a whole journey goes through each of them again.
+    const placed = await order(bo, await slot(2, 2_000));
+    expect(placed.status).toBe('confirmed');
+    expect(await balance(bo)).toBe(3_000);
+    expect(await letters(bo)).toEqual([expect.objectContaining({ orderId: placed.id, type: 'happy' })]);
+    // A database outage is transient: no function process died of it.
+    expect(stack.processes.map((p) => p.pid).every(isAlive)).toBe(true);
+  }, 60_000);
+
+  it('Ctrl-C drains and stops everything, PostgreSQL last, leaving no process behind and the folder unlocked', async () => {
     const pids = stack.processes.map((p) => p.pid);
-    expect(pids.every(isAlive)).toBe(true);
+    const postgresPid = stack.postgresPid()!;
+    expect([...pids, postgresPid, stack.pid].every(isAlive)).toBe(true);
+    // npm's own code: it ends by the same Ctrl-C; the stand-in's "stopped" line says how it ended.
     exitCode = await stack.stop();
     expect(stack.output()).toMatch(/"message":"stopping".*\n.*"message":"stopped"/s);
-    expect(stack.output()).not.toMatch(/stop failed/);
-    expect(pids.filter(isAlive)).toEqual([]);
+    expect(stack.output()).not.toMatch(/stop failed|drain timed out/);
+    expect([...pids, postgresPid, stack.pid].filter(isAlive)).toEqual([]);
+    expect(existsSync(path.join(stack.dataDir, LOCK_FILE))).toBe(false);
   });
 });

@@ -5,7 +5,8 @@
  * the orders they belonged to and drives each one to its end.
  */
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
+import { useChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -15,7 +16,7 @@ describe('chaos: Broker restart', () => {
 
   it('the Broker restarts and loses its in-flight deliveries: the reconciler still ends every order', async () => {
     const chaos = chaosStack();
-    const { stack, client, tally } = chaos;
+    const { stack, client } = chaos;
     const { workload, load, reachedShare } = await startWorkload(client);
     await reachedShare(1 / 4);
     // Strike while deliveries are in flight, so some are surely abandoned (bounded wait).
@@ -31,11 +32,7 @@ describe('chaos: Broker restart', () => {
     const work = chaos.reconcilerWork();
     printReport('broker restart', {
       injected: `Broker restart with ${before.inFlight} deliveries in flight`,
-      outcome: verdict.outcome,
-      deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
-      lost: verdict.lost,
-      invariants: verdict.invariants,
+      ...verdictFacts(chaos, verdict),
       details: [
         `abandoned deliveries and dropped replies=${abandoned} (old Broker: in flight ${before.inFlight} → failed ${after.failed}); settled ${verdict.settlement.ms} ms after the load`,
         `old ${brokerSummary(after)}`,

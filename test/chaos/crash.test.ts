@@ -6,7 +6,8 @@
  * retry with the same Idempotency-Key, and every order still ends once.
  */
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, crashFunction, printReport, useChaosStack, type Crash } from './harness.js';
+import { crashFunction, useChaosStack, type Crash } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
 
 describe('chaos: crash', () => {
@@ -14,7 +15,7 @@ describe('chaos: crash', () => {
 
   it('kill -9 of charge, then of place-order, mid-load: every order still ends, balances exact', async () => {
     const chaos = chaosStack();
-    const { stack, client, tally } = chaos;
+    const { stack, client } = chaos;
     const { workload, load, reachedShare } = await startWorkload(client);
     const crashes: Crash[] = [];
     await reachedShare(1 / 5);
@@ -28,11 +29,7 @@ describe('chaos: crash', () => {
     const restartsOf = (name: string) => processes.find((p) => p.name === name)?.restarts ?? 0;
     printReport('crash', {
       injected: `SIGKILL ${crashes.map((c) => c.name).join(', ')}`,
-      outcome: verdict.outcome,
-      deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
-      lost: verdict.lost,
-      invariants: verdict.invariants,
+      ...verdictFacts(chaos, verdict),
       details: [
         `kills=${crashes.length} restarts: ${processes.map((p) => `${p.name}=${p.restarts}`).join(' ')}`,
         ...crashes.map((c) => `${c.name}: pid ${c.killedPid} killed, pid ${c.newPid} healthy ${c.downMs} ms later`),

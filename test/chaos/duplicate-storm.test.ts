@@ -5,7 +5,8 @@
  * balances to the cent.
  */
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
+import { useChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport } from './report.js';
 import { expectSound, prepareWorkload, runJourneys, settleAndCheck } from './journeys.js';
 
 const DUPLICATES = { min: 2, max: 5 };

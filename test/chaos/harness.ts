@@ -1,8 +1,8 @@
 /**
  * The chaos harness: a whole local stack per scenario (started in-process
  * with `startStack`, on free ports and a fresh data folder), a client that
- * retries as a careful API user does, settlement decided by polling the
- * database, and the one block each scenario prints.
+ * retries as a careful API user does, and settlement decided by polling
+ * the database (the block each scenario prints is in report.ts).
  */
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { createDb, type Db } from '../../lib/db.js';
 import { newId } from '../../lib/ids.js';
-import type { InvariantReport } from '../../lib/invariants.js';
 import type { Logger } from '../../lib/log.js';
 import { DEFAULT_FUNCTION_NODE_FLAGS, startStack, type Stack, type StackConfig } from '../../local/stack.js';
 import { request, type Answer } from '../harness.js';
@@ -297,7 +296,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
 }
 
 /** The lines of the function logs that contain `needle`. */
-function logLines(logsDir: string, needle: string): string[] {
+export function logLines(logsDir: string, needle: string): string[] {
   return readdirSync(logsDir)
     .filter((f) => f.endsWith('.log'))
     .flatMap((f) => readFileSync(path.join(logsDir, f), 'utf8').split('\n'))
@@ -486,61 +485,4 @@ export async function outcomeOf(db: Db): Promise<Outcome> {
     if (r.reason) outcome.reasons[r.reason] = (outcome.reasons[r.reason] ?? 0) + n;
   }
   return outcome;
-}
-
-/** Pending or unnotified orders with their last saga event, for a failure's message. */
-export async function stuckOrders(db: Db, limit = 10): Promise<string[]> {
-  const rows = (await db.raw(
-    `select o.id, o.status,
-            (select x.type from outbox x where x.subject = o.id order by x.created_at desc limit 1) as step,
-            exists (select 1 from notifications n where n.order_id = o.id) as notified
-       from orders o
-      where o.status = 'pending' or not exists (select 1 from notifications n where n.order_id = o.id)
-      limit ?`,
-    [limit],
-  )) as { rows: { id: string; status: string; step: string | null; notified: boolean }[] };
-  return rows.rows.map((r) => `${r.id} ${r.status} (last event ${r.step?.replace('dev.ordersaga.', '') ?? 'none'}, notified ${r.notified})`);
-}
-
-// ---------------------------------------------------------------------------
-// The report.
-
-export function invariantSummary(report: InvariantReport): string {
-  const broken = new Set(report.violations.map((v) => v.invariant));
-  if (broken.size === 0) return 'ok (6/6)';
-  return `VIOLATED (${6 - broken.size}/6 hold; broken: ${[...broken].sort().join(', ')})`;
-}
-
-export interface ScenarioReport {
-  injected: string;
-  outcome: Outcome;
-  deliveries: number;
-  duplicatesAbsorbed: number;
-  lost: number;
-  invariants: InvariantReport;
-  /** Further lines: what the fault did, what the client saw. */
-  details?: string[];
-}
-
-/** Prints the scenario's block: one summary line, then details. */
-export function printReport(scenario: string, r: ScenarioReport): void {
-  const reasons = ['sold_out', 'insufficient_funds', 'unknown_slot']
-    .filter((reason) => reason !== 'unknown_slot' || (r.outcome.reasons[reason] ?? 0) > 0)
-    .map((reason) => `${reason} ${r.outcome.reasons[reason] ?? 0}`)
-    .join(', ');
-  const lines = [
-    `[chaos] ${scenario}: injected ${r.injected}; orders=${r.outcome.orders} confirmed=${r.outcome.confirmed} cancelled=${r.outcome.cancelled} (${reasons}); ` +
-      `deliveries=${r.deliveries} duplicates absorbed=${r.duplicatesAbsorbed}; lost=${r.lost}; invariants: ${invariantSummary(r.invariants)}`,
-    ...(r.details ?? []).map((d) => `[chaos]   ${d}`),
-    ...r.invariants.violations.slice(0, 10).map((v) => `[chaos]   violation of invariant ${v.invariant}: ${v.detail}`),
-  ];
-  console.log(lines.join('\n'));
-}
-
-export function clientSummary(stats: ClientStats): string {
-  return `client: requests=${stats.requests} retried 5xx=${stats.retried5xx} 409=${stats.retried409} no-answer=${stats.retriedNetwork}; replays=${stats.replays}`;
-}
-
-export function brokerSummary(stats: Record<string, number>): string {
-  return `broker: accepted=${stats.accepted} delivered=${stats.delivered} replied=${stats.replied} retried=${stats.retried} dead-lettered=${stats.deadLettered} failed=${stats.failed}`;
 }

@@ -21,7 +21,6 @@ import {
   mapLimit,
   outcomeOf,
   startLoad,
-  stuckOrders,
   waitUntilSettled,
   type ChaosStack,
   type Client,
@@ -153,13 +152,28 @@ export async function checkJourneys(db: Db, client: Client, placed: readonly Pla
 /** Orders with other than exactly one letter, or a letter of the wrong kind. */
 export async function letterProblems(db: Db): Promise<string[]> {
   const { rows } = (await db.raw(`
-    select o.id, o.status, count(n.id) as letters, string_agg(n.type, ',') as types
+    select o.id, o.status, count(n.id) as letters, string_agg(n.letter, ',') as types
       from orders o left join notifications n on n.order_id = o.id
+     where o.status in ('confirmed', 'cancelled')
      group by o.id, o.status
-    having count(n.id) <> 1 or bool_or(n.type <> case o.status when 'confirmed' then 'happy' else 'sorrow' end)`)) as {
+    having count(n.id) <> 1 or bool_or(n.letter <> case o.status when 'confirmed' then 'happy' else 'sorrow' end)`)) as {
     rows: { id: string; status: string; letters: number; types: string | null }[];
   };
   return rows.map((r) => `order ${r.id} ${r.status}: ${r.letters} letters (${r.types ?? 'none'})`);
+}
+
+/** Pending or unnotified orders with their last saga event, for a failure's message. */
+export async function stuckOrders(db: Db, limit = 10): Promise<string[]> {
+  const rows = (await db.raw(
+    `select o.id, o.status,
+            (select x.type from outbox x where x.subject = o.id order by x.created_at desc limit 1) as step,
+            exists (select 1 from notifications n where n.order_id = o.id) as notified
+       from orders o
+      where o.status = 'pending' or not exists (select 1 from notifications n where n.order_id = o.id)
+      limit ?`,
+    [limit],
+  )) as { rows: { id: string; status: string; step: string | null; notified: boolean }[] };
+  return rows.rows.map((r) => `${r.id} ${r.status} (last event ${r.step?.replace('dev.ordersaga.', '') ?? 'none'}, notified ${r.notified})`);
 }
 
 /** Where a scenario ended, once its orders had their chance to settle. */
@@ -167,8 +181,8 @@ export interface Verdict {
   settlement: Settlement;
   /** Orders that never reached a terminal status within the deadline. */
   lost: number;
-  /** Whether the Broker emptied its pipeline (late duplicates included) after settling. */
-  brokerQuiet: boolean;
+  /** Whether the Broker emptied its pipeline (late duplicates included) after settling; undefined where it cannot be seen (another process). */
+  brokerQuiet: boolean | undefined;
   outcome: Outcome;
   invariants: InvariantReport;
   journeyProblems: string[];
@@ -177,23 +191,36 @@ export interface Verdict {
   stuck: string[];
 }
 
+/** What a verdict is drawn from: the stack's database and a client, and what can be seen of the stand-in. */
+export interface Witnesses {
+  db: Db;
+  client: Client;
+  /** Resolves whether the Broker emptied its pipeline; absent when the stand-in runs in another process. */
+  brokerQuiet?: () => Promise<boolean>;
+  /** The stand-in's latest warnings and errors. */
+  recentProblems(): string[];
+}
+
 /** Waits (bounded) for every order to end and be notified, then checks everything checkable. */
-export async function settleAndCheck(chaos: ChaosStack, placed: readonly Placed[]): Promise<Verdict> {
-  const settlement = await waitUntilSettled(chaos.db);
-  const quiet = await brokerQuiet(chaos.stack);
-  const stuck = settlement.settled
-    ? []
-    : [...(await stuckOrders(chaos.db)), ...chaos.tally.recentProblems.slice(-10).map((p) => `stand-in said: ${p}`)];
+export async function judge({ db, client, brokerQuiet: quietly, recentProblems }: Witnesses, placed: readonly Placed[]): Promise<Verdict> {
+  const settlement = await waitUntilSettled(db);
+  const quiet = await quietly?.();
+  const stuck = settlement.settled ? [] : [...(await stuckOrders(db)), ...recentProblems().slice(-10).map((p) => `stand-in said: ${p}`)];
   return {
     settlement,
     lost: settlement.pending,
     brokerQuiet: quiet,
-    outcome: await outcomeOf(chaos.db),
-    invariants: await checkInvariants(chaos.db, { settled: true }),
-    journeyProblems: await checkJourneys(chaos.db, chaos.client, placed),
-    letterProblems: await letterProblems(chaos.db),
+    outcome: await outcomeOf(db),
+    invariants: await checkInvariants(db, { settled: true }),
+    journeyProblems: await checkJourneys(db, client, placed),
+    letterProblems: await letterProblems(db),
     stuck,
   };
+}
+
+/** `judge` for a chaos stack in this process. */
+export function settleAndCheck(chaos: ChaosStack, placed: readonly Placed[]): Promise<Verdict> {
+  return judge({ db: chaos.db, client: chaos.client, brokerQuiet: () => brokerQuiet(chaos.stack), recentProblems: () => chaos.tally.recentProblems }, placed);
 }
 
 /** What every fault scenario must end with: nothing lost, the exact totals, every invariant. */

@@ -1,53 +1,87 @@
 /**
- * Chaos: PostgreSQL restarts mid-load. While it is down every function
- * answers 5xx (transient, so retried), the Broker retries its deliveries,
- * clients retry with the same Idempotency-Key, and once it is back every
- * order ends once.
+ * Chaos: PostgreSQL goes down mid-load, twice over: stopped and started by
+ * the test, and killed with SIGKILL (as the OOM killer would), when the
+ * stand-in itself must notice and restart it. While it is down every
+ * function answers 5xx (transient, so retried), the Broker retries its
+ * deliveries, clients retry with the same Idempotency-Key, the functions'
+ * pools reconnect, and once it is back every order ends once.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { brokerSummary, clientSummary, printReport, useChaosStack } from './harness.js';
+import { useChaosStack, type ChaosStack } from './harness.js';
+import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
 import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the workload, strikes the database once a quarter of it has ended,
+ * and checks and prints the end. `strike` says what it did.
+ */
+async function databaseFault(chaos: ChaosStack, scenario: string, strike: () => Promise<string>): Promise<void> {
+  const { stack, client } = chaos;
+  const { workload, load, reachedShare } = await startWorkload(client);
+  await reachedShare(1 / 4);
+  const before = { broker: stack.broker.stats(), client: { ...client.stats } };
+  const injected = await strike();
+  const placed = await load.done;
+  const verdict = await settleAndCheck(chaos, placed);
+
+  const stats = stack.broker.stats();
+  const retriedDeliveries = stats.retried! - before.broker.retried!;
+  const client5xx = client.stats.retried5xx - before.client.retried5xx;
+  const clientNoAnswer = client.stats.retriedNetwork - before.client.retriedNetwork;
+  const processes = stack.processes();
+  printReport(scenario, {
+    injected: `${injected} after ${before.client.requests} client requests`,
+    ...verdictFacts(chaos, verdict),
+    details: [
+      `since the fault: deliveries retried=${retriedDeliveries}, client 5xx retried=${client5xx}, client no-answer retried=${clientNoAnswer}; ` +
+        `function restarts: ${processes.map((p) => `${p.name}=${p.restarts}`).join(' ')}`,
+      `settled ${verdict.settlement.ms} ms after the load`,
+      brokerSummary(stats),
+      clientSummary(client.stats),
+    ],
+  });
+
+  expectSound(verdict, workload);
+  // The outage was felt, and ridden out by retries.
+  expect(retriedDeliveries + client5xx).toBeGreaterThan(0);
+  // A database outage is transient: no function process died of it.
+  expect(processes.filter((p) => p.restarts > 0).map((p) => p.name)).toEqual([]);
+}
 
 describe('chaos: PostgreSQL restart', () => {
   const chaosStack = useChaosStack();
 
   it('the database restarts mid-load: 5xx meanwhile, retried, and every order still ends', async () => {
     const chaos = chaosStack();
-    const { stack, client, tally } = chaos;
-    const { workload, load, reachedShare } = await startWorkload(client);
-    await reachedShare(1 / 4);
-    const before = { broker: stack.broker.stats(), client: { ...client.stats } };
-    const restartStarted = Date.now();
-    await stack.postgres!.restart();
-    const restartMs = Date.now() - restartStarted;
-    const placed = await load.done;
-    const verdict = await settleAndCheck(chaos, placed);
-
-    const stats = stack.broker.stats();
-    const retriedDeliveries = stats.retried! - before.broker.retried!;
-    const client5xx = client.stats.retried5xx - before.client.retried5xx;
-    const clientNoAnswer = client.stats.retriedNetwork - before.client.retriedNetwork;
-    const processes = stack.processes();
-    printReport('postgres restart', {
-      injected: `PostgreSQL stop+start (${restartMs} ms) after ${before.client.requests} client requests`,
-      outcome: verdict.outcome,
-      deliveries: tally.attempts,
-      duplicatesAbsorbed: chaos.duplicatesAbsorbed(),
-      lost: verdict.lost,
-      invariants: verdict.invariants,
-      details: [
-        `since the restart: deliveries retried=${retriedDeliveries}, client 5xx retried=${client5xx}, client no-answer retried=${clientNoAnswer}; ` +
-          `function restarts: ${processes.map((p) => `${p.name}=${p.restarts}`).join(' ')}`,
-        `settled ${verdict.settlement.ms} ms after the load`,
-        brokerSummary(stats),
-        clientSummary(client.stats),
-      ],
+    await databaseFault(chaos, 'postgres restart', async () => {
+      const started = Date.now();
+      await chaos.stack.postgres!.restart();
+      return `PostgreSQL stop+start (${Date.now() - started} ms)`;
     });
+  });
+});
 
-    expectSound(verdict, workload);
-    // The outage was felt, and ridden out by retries.
-    expect(retriedDeliveries + client5xx).toBeGreaterThan(0);
-    // A database outage is transient: no function process died of it.
-    expect(processes.filter((p) => p.restarts > 0).map((p) => p.name)).toEqual([]);
+describe('chaos: PostgreSQL crash', () => {
+  const chaosStack = useChaosStack();
+
+  it('kill -9 of the database mid-load: the stand-in restarts it by itself, retries cover the gap, and every order still ends', async () => {
+    const chaos = chaosStack();
+    const server = chaos.stack.postgres!;
+    let killed = 0;
+    await databaseFault(chaos, 'postgres crash', async () => {
+      killed = server.pid!;
+      process.kill(killed, 'SIGKILL');
+      const struck = Date.now();
+      // The test only watches: the stand-in notices the exit and starts a new server.
+      while (Date.now() - struck < 15_000 && [undefined, killed].includes(server.pid)) await delay(20);
+      const backMs = Date.now() - struck;
+      expect(server.pid, 'PostgreSQL back within 15 s').not.toBe(undefined);
+      return `SIGKILL of PostgreSQL pid ${killed}, back as pid ${server.pid} ${backMs} ms later`;
+    });
+    expect(server.pid).not.toBe(killed);
+    expect(readFileSync(server.logFile, 'utf8')).toMatch(/not properly shut down; automatic recovery in progress/);
   });
 });

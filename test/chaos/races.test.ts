@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { checkInvariants } from '../../lib/invariants.js';
-import { clientSummary, invariantSummary, mapLimit, outcomeOf, printReport, useChaosStack, waitUntilSettled, type ChaosStack } from './harness.js';
+import { mapLimit, outcomeOf, useChaosStack, waitUntilSettled, type ChaosStack } from './harness.js';
+import { clientSummary, invariantSummary, printReport } from './report.js';
 
 const BUYERS = 30;
 const SEATS = 10;
