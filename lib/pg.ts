@@ -69,6 +69,12 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
     async transaction(work) {
       const client = await pool.connect();
       let broken = false;
+      // A connection that breaks while checked out (the server restarting)
+      // reports it here; unheard, the error would end the process.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('begin');
         const result = await work(queriesOf(client));
@@ -81,6 +87,7 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
         });
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
