@@ -30,7 +30,7 @@ describe('the pool', () => {
 
   it('survives the server ending a connection in the middle of a transaction: a transient error, then a working pool', async () => {
     const failed = sql.transaction(async (tx) => {
-      const [{ pid }] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+      const { pid } = (await tx.one<{ pid: number }>('select pg_backend_pid() as pid'))!;
       await t.db.raw('select pg_terminate_backend(?)', [pid]);
       await new Promise((r) => setTimeout(r, 100));
       await tx.query('select 1');

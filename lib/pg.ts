@@ -61,20 +61,18 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   });
-  // A connection that breaks while idle (the server restarted) is dropped by
-  // the pool; without a listener its error would end the process.
+  // A connection that breaks (the server restarted) reports it as an
+  // 'error' event, which unheard would end the process: while idle the pool
+  // hears it and drops the connection; while checked out, or while the pool
+  // is closing it, the query under way fails instead (a transient fault,
+  // answered 503), and this listener keeps the event from ending the process.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return {
     ...queriesOf(pool),
     async transaction(work) {
       const client = await pool.connect();
       let broken = false;
-      // A connection that breaks while checked out (the server restarting)
-      // reports it here; unheard, the error would end the process.
-      const onError = () => {
-        broken = true;
-      };
-      client.on('error', onError);
       try {
         await client.query('begin');
         const result = await work(queriesOf(client));
@@ -87,7 +85,6 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
         });
         throw err;
       } finally {
-        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -7,6 +7,7 @@
  * pools reconnect, and once it is back every order ends once.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useChaosStack, type ChaosStack } from './harness.js';
 import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
@@ -47,8 +48,10 @@ async function databaseFault(chaos: ChaosStack, scenario: string, strike: () => 
   expectSound(verdict, workload);
   // The outage was felt, and ridden out by retries.
   expect(retriedDeliveries + client5xx).toBeGreaterThan(0);
-  // A database outage is transient: no function process died of it.
-  expect(processes.filter((p) => p.restarts > 0).map((p) => p.name)).toEqual([]);
+  // A database outage is transient: no function process died of it (if one did, its log says why).
+  const died = processes.filter((p) => p.restarts > 0).map((p) => p.name);
+  const why = died.map((name) => `${name}.log ends:\n${tailOf(path.join(stack.logsDir, `${name}.log`), 30)}`).join('\n');
+  expect(died, why).toEqual([]);
 }
 
 describe('chaos: PostgreSQL restart', () => {
@@ -85,3 +88,8 @@ describe('chaos: PostgreSQL crash', () => {
     expect(readFileSync(server.logFile, 'utf8')).toMatch(/not properly shut down; automatic recovery in progress/);
   });
 });
+
+/** The last lines of a log file. */
+function tailOf(file: string, lines: number): string {
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
