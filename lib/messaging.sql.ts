@@ -20,20 +20,22 @@
 export const messagingRoutines = String.raw`
 -- A time as the API and the events write it: RFC 3339 in UTC, milliseconds.
 create or replace function saga_time(p_time timestamptz)
-returns text language sql immutable as $$
-  select to_char(p_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-$$;
+returns text language plpgsql immutable as $$
+begin
+  return to_char(p_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+end $$;
 
 -- The CloudEvent of an event a function produces (SPEC §2), as json, with its
 -- members in the order people read them.
 create or replace function saga_event(p_fn text, p_id uuid, p_name text, p_subject text, p_data json)
-returns json language sql volatile as $$
-  select json_build_object(
+returns json language plpgsql volatile as $$
+begin
+  return json_build_object(
     'specversion', '1.0', 'id', p_id, 'source', '/ordersaga/' || p_fn, 'type', 'dev.ordersaga.' || p_name,
     'subject', p_subject, 'time', saga_time(clock_timestamp()),
     'datacontenttype', 'application/json', 'dataschema', 'https://ordersaga.dev/events/' || p_name || '.json',
-    'data', p_data)
-$$;
+    'data', p_data);
+end $$;
 
 -- Writes events ([{name, subject, data}]) to the outbox; returns their CloudEvents.
 -- A reply is the Broker's to publish, so it is marked published at once.
@@ -68,23 +70,33 @@ end $$;
 -- The members of object p, then those of object extra: json keeps the order
 -- people read (jsonb would sort the keys).
 create or replace function saga_json_add(p json, extra json)
-returns json language sql immutable as $$
-  select case when json_typeof(extra) is distinct from 'object' or extra::text ~ '^\{\s*\}$' then p
-              when p::text ~ '^\{\s*\}$' then extra
-              else (left(rtrim(p::text), -1) || ', ' || substr(ltrim(extra::text), 2))::json end
-$$;
+returns json language plpgsql immutable as $$
+declare
+  extra_text text := ltrim(extra::text);
+  p_text text := rtrim(p::text);
+begin
+  if json_typeof(extra) is distinct from 'object' or extra_text ~ '^\{\s*\}$' then
+    return p;
+  end if;
+  if p_text ~ '^\{\s*\}$' then
+    return extra;
+  end if;
+  return (left(p_text, -1) || ', ' || substr(extra_text, 2))::json;
+end $$;
 
 -- A step that changes nothing: the delivery is only recorded in the inbox.
 create or replace function saga_no_effect(p json)
-returns json language sql immutable as $$
-  select '{"events": []}'::json
-$$;
+returns json language plpgsql immutable as $$
+begin
+  return '{"events": []}'::json;
+end $$;
 
 -- One event for a step's outcome: {name, subject, data}.
 create or replace function saga_out(p_name text, p_subject text, p_data json)
-returns json language sql immutable as $$
-  select json_build_object('name', p_name, 'subject', p_subject, 'data', p_data)
-$$;
+returns json language plpgsql immutable as $$
+begin
+  return json_build_object('name', p_name, 'subject', p_subject, 'data', p_data);
+end $$;
 `;
 
 const STEP_NAME = /^[a-z][a-z0-9_]*$/;

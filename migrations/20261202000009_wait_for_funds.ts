@@ -16,7 +16,9 @@ export async function up(knex: Knex): Promise<void> {
         ('sold_out', 'unknown_slot', 'insufficient_funds', 'payment_timeout', 'customer_cancelled')),
       add column pay_within integer not null default 0 constraint order_pay_within check (pay_within between 0 and 86400),
       add column payment_deadline timestamptz;
+    -- Listing an account's orders, by status or not: this index replaces the one on (account_id, created_at).
     create index orders_account_status_idx on orders (account_id, status, created_at);
+    drop index orders_account_id_created_at_index;
 
     alter table payments drop constraint payment_outcome;
     alter table payments
@@ -51,6 +53,7 @@ export async function down(knex: Knex): Promise<void> {
       drop column deadline, drop column reason, drop column seats, drop column slot_id;
     alter table payments add constraint payment_outcome check (outcome in ('charged', 'declined'));
 
+    create index orders_account_id_created_at_index on orders (account_id, created_at);
     drop index orders_account_status_idx;
     update orders set status = 'cancelled', reason = 'insufficient_funds' where status = 'awaiting_funds';
     update orders set reason = 'insufficient_funds' where reason in ('payment_timeout', 'customer_cancelled');

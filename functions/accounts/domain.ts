@@ -23,10 +23,13 @@ export interface Account {
 export const routines = [
   String.raw`
 create or replace function accounts_view(p_id uuid)
-returns json language sql stable as $$
-  select json_build_object('id', a.id, 'email', a.email, 'name', a.name, 'balance', b.balance)
-    from accounts a join balances b on b.account_id = a.id where a.id = p_id
-$$;
+returns json language plpgsql stable as $$
+begin
+  return (
+    select json_build_object('id', a.id, 'email', a.email, 'name', a.name, 'balance', b.balance)
+      from accounts a join balances b on b.account_id = a.id where a.id = p_id
+  );
+end $$;
 
 -- Opens {accountId, email, name}; announces account.created.
 create or replace function accounts_open(p json)

@@ -15,10 +15,11 @@ export const routines = [
   String.raw`
 -- The data of payment.charged / payment.declined / payment.awaiting for a payment.
 create or replace function charge_data(p payments, p_extra json)
-returns json language sql immutable as $$
-  select saga_json_add(json_build_object('orderId', p.order_id, 'accountId', p.account_id, 'slotId', p.slot_id, 'seats', p.seats,
-                                         'amount', p.amount), p_extra)
-$$;
+returns json language plpgsql immutable as $$
+begin
+  return saga_json_add(json_build_object('orderId', p.order_id, 'accountId', p.account_id, 'slotId', p.slot_id, 'seats', p.seats,
+                                         'amount', p.amount), p_extra);
+end $$;
 
 -- Takes the payment's amount from the balance (locked by the caller) and enters it in the ledger.
 create or replace function charge_take(p payments)

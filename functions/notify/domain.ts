@@ -64,13 +64,16 @@ begin
 end $$;
 
 create or replace function notify_list(p_account uuid)
-returns json language sql stable as $$
-  select coalesce(json_agg(json_build_object(
-           'id', n.id, 'orderId', n.order_id, 'type', n.letter, 'to', n."to", 'subject', n.subject, 'body', n.body,
-           'status', n.status, 'messageId', n.message_id, 'createdAt', saga_time(n.created_at))
-         order by n.created_at, n.id), '[]')
-    from notifications n where n.account_id = p_account
-$$;
+returns json language plpgsql stable as $$
+begin
+  return (
+    select coalesce(json_agg(json_build_object(
+             'id', n.id, 'orderId', n.order_id, 'type', n.letter, 'to', n."to", 'subject', n.subject, 'body', n.body,
+             'status', n.status, 'messageId', n.message_id, 'createdAt', saga_time(n.created_at))
+           order by n.created_at, n.id), '[]')
+      from notifications n where n.account_id = p_account
+  );
+end $$;
 `,
 ];
 

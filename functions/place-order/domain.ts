@@ -41,8 +41,9 @@ export const routines = [
   String.raw`
 -- The order as the API shows it; with its history when p_history.
 create or replace function orders_view(o orders, p_history boolean)
-returns json language sql stable as $$
-  select saga_json_add(json_build_object(
+returns json language plpgsql stable as $$
+begin
+  return saga_json_add(json_build_object(
     'id', o.id, 'accountId', o.account_id, 'slotId', o.slot_id, 'seats', o.seats, 'amount', o.amount,
     'status', o.status, 'reason', o.reason, 'payWithin', o.pay_within, 'paymentDeadline', saga_time(o.payment_deadline),
     'createdAt', saga_time(o.created_at), 'updatedAt', saga_time(o.updated_at)),
@@ -51,13 +52,14 @@ returns json language sql stable as $$
                'step', substr(e.type, length('dev.ordersaga.') + 1), 'eventType', e.type, 'eventId', e.id, 'source', e.source,
                'at', saga_time(e.created_at), 'reason', e.event->'data'->>'reason', 'deadline', e.event->'data'->>'deadline'))
              order by e.created_at, e.id)
-        from outbox e where e.subject = o.id::text), '[]'::json)) end)
-$$;
+        from outbox e where e.subject = o.id::text), '[]'::json)) end);
+end $$;
 
 create or replace function orders_core(o orders)
-returns json language sql immutable as $$
-  select json_build_object('orderId', o.id, 'accountId', o.account_id, 'slotId', o.slot_id, 'seats', o.seats, 'amount', o.amount)
-$$;
+returns json language plpgsql immutable as $$
+begin
+  return json_build_object('orderId', o.id, 'accountId', o.account_id, 'slotId', o.slot_id, 'seats', o.seats, 'amount', o.amount);
+end $$;
 
 -- {orderId, accountId, slotId, seats, payWithin}: the order (pending), and
 -- order.placed. Its amount is the slot's price × seats; an unknown slot costs
@@ -157,9 +159,10 @@ end $$;
 
 -- The saga of an order is settled when it is terminal and its letter is recorded.
 create or replace function orders_settled(o orders)
-returns boolean language sql stable as $$
-  select o.status in ('confirmed', 'cancelled') and exists (select 1 from notifications n where n.order_id = o.id)
-$$;
+returns boolean language plpgsql stable as $$
+begin
+  return o.status in ('confirmed', 'cancelled') and exists (select 1 from notifications n where n.order_id = o.id);
+end $$;
 
 -- Stores the final answer of a POST /orders that waited (Prefer: wait) and
 -- releases its hold: 201 once the saga is settled, else 202 as it stands.

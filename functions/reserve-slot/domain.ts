@@ -20,10 +20,11 @@ export interface Slot {
 export const routines = [
   String.raw`
 create or replace function slots_view(s slots)
-returns json language sql immutable as $$
-  select json_build_object('id', s.id, 'name', s.name, 'capacity', s.capacity, 'reserved', s.reserved,
-                           'available', s.capacity - s.reserved, 'price', s.price)
-$$;
+returns json language plpgsql immutable as $$
+begin
+  return json_build_object('id', s.id, 'name', s.name, 'capacity', s.capacity, 'reserved', s.reserved,
+                           'available', s.capacity - s.reserved, 'price', s.price);
+end $$;
 
 -- {slotId, name, capacity, price}: the slot, and slot.created.
 create or replace function slots_create(p json)
