@@ -5,14 +5,14 @@
  * clear message.
  */
 import { http } from '@google-cloud/functions-framework';
-import { installProblemFinalHandler } from '../lib/framework-errors.js';
+import { adaptFramework } from '../lib/framework.js';
 import { functionFromEnv } from '../lib/runtime.js';
 import { FUNCTIONS, OBSERVERS, definitionOf } from './registry.js';
 
 /** Every Functions Framework target this module serves, from the registry. */
 export const TARGETS: readonly string[] = [...FUNCTIONS.map((fn) => fn.name), ...OBSERVERS.map((o) => o.name)];
 
-installProblemFinalHandler();
+adaptFramework();
 
 const target = process.env.FUNCTION_TARGET ?? '';
 if (!TARGETS.includes(target)) {

@@ -139,7 +139,6 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
   }
 
   return async (req, res) => {
-    leaveFrameworkDomain();
     try {
       const length = Number(req.header('content-length') ?? rawBodyOf(req).length);
       if (length > BODY_LIMIT_BYTES || rawBodyOf(req).length > BODY_LIMIT_BYTES) {
@@ -161,19 +160,6 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
       if (!res.headersSent) sendProblem(res, problem);
     }
   };
-}
-
-/**
- * The Functions Framework runs each request inside a Node `domain` so that
- * an uncaught throw becomes a 500. While a domain is entered, Node tags every
- * promise and callback the request creates with it, which the benchmark
- * shows costs about a quarter of a function's CPU. This handler catches its
- * own errors, so it leaves the domain at once; an exception nothing catches
- * is a bug, and the process exits (the supervisor or Knative restarts it and
- * the Broker redelivers what was in flight).
- */
-function leaveFrameworkDomain(): void {
-  (process as { domain?: { exit(): void } | null }).domain?.exit();
 }
 
 /**

@@ -10,11 +10,11 @@ import { createMailer } from '../lib/mailer.js';
 import { notifyCustomer } from '../functions/notify/domain.js';
 import { readEvent } from '../events/index.js';
 import { newId } from '../lib/ids.js';
-const server = await startEmbeddedPostgres({ dataDir: '/tmp/pgb/data2', port: await freePort(), persistent: false, flags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'track_functions=all'] });
+const server = await startEmbeddedPostgres({ dataDir: '/tmp/pgb/data2', port: await freePort(), persistent: false, flags: [] });
 const admin = new pg.Client({ connectionString: server.adminUrl }); await admin.connect();
 await admin.query('create database prof'); await admin.end();
 const url = server.urlFor('prof');
-const db = createDb({ url }); await migrateLatest(db); await db.raw('create extension pg_stat_statements'); await db.destroy();
+const db = createDb({ url }); await migrateLatest(db); await db.destroy();
 const sql = createSql({ url, poolMax: 8 });
 const mailer = createMailer({ mode: 'dry-run', region: 'us-east-1', from: 'a@b.c' });
 const accounts: string[] = [];
@@ -33,12 +33,9 @@ async function order(acc: string) {
   await sql.query('select * from orders_finish_wait($1, $2, $3)', [acc, 'nokey', input.orderId]);
 }
 const N = Number(process.env.N ?? 400);
-await sql.query('select pg_stat_statements_reset()');
+console.log('READY', process.pid); await new Promise((r) => setTimeout(r, Number(process.env.PAUSE ?? 0)));
+
 const t = Date.now();
 await Promise.all(accounts.map(async (a) => { for (let i = 0; i < N / 8; i++) await order(a); }));
 console.log('orders/s', (N / ((Date.now() - t) / 1000)).toFixed(1));
-const top = await sql.query<any>(`select calls, round(total_exec_time::numeric,1) ms, round((total_exec_time/calls)::numeric*1000,1) us_per_call, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) q from pg_stat_statements order by total_exec_time desc limit 28`);
-for (const r of top) console.log(String(r.ms).padStart(8), 'ms', String(r.calls).padStart(6), String(r.us_per_call).padStart(8), 'µs', r.q);
-const fns = await sql.query<any>(`select funcname, calls, round(self_time::numeric,1) self_ms, round(total_time::numeric,1) total_ms from pg_stat_user_functions order by self_time desc limit 20`);
-for (const r of fns) console.log(String(r.self_ms).padStart(8), 'self ms', String(r.total_ms).padStart(8), 'total', String(r.calls).padStart(6), r.funcname);
 await sql.end(); await server.stop();

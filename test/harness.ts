@@ -13,7 +13,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createTokens } from '../lib/auth.js';
 import type { Db } from '../lib/db.js';
-import { installProblemFinalHandler } from '../lib/framework-errors.js';
+import { adaptFramework } from '../lib/framework.js';
 import type { FunctionDefinition, Runtime } from '../lib/function.js';
 import type { HttpFunction } from '../lib/http-function.js';
 import { newId } from '../lib/ids.js';
@@ -56,7 +56,7 @@ type AnyDefinition = FunctionDefinition<any, any>;
  * from `env` as `functionFromEnv` builds it in production (the logger aside).
  */
 export async function serveDefinition(def: AnyDefinition, env: Record<string, string | undefined>, log: Logger = silentLogger): Promise<ServedFunction> {
-  installProblemFinalHandler();
+  adaptFramework();
   const built = await functionFromEnv(def, { TOKEN_SECRET: TEST_TOKEN_SECRET, ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env }, { log, markDelayMs: 0 });
   const name = `test-${randomBytes(6).toString('hex')}`;
   registerHttp(name, built.handler);
@@ -73,7 +73,7 @@ export async function serveDefinition(def: AnyDefinition, env: Record<string, st
 
 /** Serves a ready-made Functions Framework `http` handler (one that is not a definition, e.g. the console's). */
 export async function serveFunction(fn: HttpFunction): Promise<Served> {
-  installProblemFinalHandler();
+  adaptFramework();
   const name = `test-${randomBytes(6).toString('hex')}`;
   registerHttp(name, fn);
   return listen(getTestServer(name));
