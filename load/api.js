@@ -33,7 +33,7 @@ import {
   headerValue,
   parseJson,
 } from './replies.js';
-import { isTerminal } from './invariants.js';
+import { isTerminal, notificationViolations } from './invariants.js';
 
 /**
  * @typedef {import('./replies.js').Account} Account
@@ -316,6 +316,22 @@ export function readNotifications(s, who) {
   const list = asList(reply.body, asNotification);
   const ok = verify('GET /accounts/{id}/notifications → 200 a list of letters', reply.status === 200 && list !== undefined, reply);
   return ok ? list : undefined;
+}
+
+/**
+ * What is wrong with the letters of `orders` (invariant 5), once there is
+ * one per terminal order or `timeoutMs` passes: a letter is written a hop
+ * after its order ends, so it is polled for.
+ * @param {Settings} s
+ * @param {Credentials} who
+ * @param {Order[]} orders  The account's orders, as last read.
+ * @param {number} timeoutMs
+ * @returns {string[]}
+ */
+export function letterProblems(s, who, orders, timeoutMs) {
+  const terminal = orders.filter(isTerminal).length;
+  const letters = pollUntil(() => readNotifications(s, who), (list) => list !== undefined && list.length >= terminal, timeoutMs).value;
+  return letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
 }
 
 /**

@@ -31,7 +31,6 @@ import {
   expectedBalance,
   isTerminal,
   journeyOrders,
-  notificationViolations,
   outcomeOf,
   poolOrder,
   seatsHeld,
@@ -44,6 +43,7 @@ import {
   cancelRefused,
   createSlot,
   depositMoney,
+  letterProblems,
   must,
   newId,
   openAccount,
@@ -262,13 +262,7 @@ export default function journey(data) {
     verify('journey: balance ≥ 0', after.balance >= 0, after, true);
   }
   if (orders !== undefined) {
-    const terminal = orders.filter(isTerminal).length;
-    const letters = pollUntil(
-      () => readNotifications(settings, account),
-      (list) => list !== undefined && list.length >= terminal,
-      settings.settleTimeoutMs,
-    ).value;
-    const problems = letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
+    const problems = letterProblems(settings, account, orders, settings.settleTimeoutMs);
     verify('journey: one letter per terminal order, of its type', problems.length === 0, problems, true);
   }
 
@@ -354,8 +348,7 @@ export function waiting(data) {
   verify('waiting: balance = deposits − the covered order (charged once, the other not at all)', after !== undefined && after.balance === expected, { after, expected }, true);
   const orders = readOrders(settings, owner);
   if (orders !== undefined) {
-    const letters = pollUntil(() => readNotifications(settings, owner), (list) => list !== undefined && list.length >= orders.length, settings.settleTimeoutMs).value;
-    const problems = letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
+    const problems = letterProblems(settings, owner, orders, settings.settleTimeoutMs);
     verify('waiting: one letter for each ended order, of its type', problems.length === 0, problems, true);
   }
   // The last, if any, is left to its deadline, once the others are checked: teardown sees it end.
@@ -407,13 +400,7 @@ export function teardown(data) {
       expect('teardown: pool balance ≥ 0', account.balance >= 0, account);
     }
 
-    const terminal = orders.filter(isTerminal).length;
-    const letters = pollUntil(
-      () => readNotifications(settings, owner),
-      (list) => list !== undefined && list.length >= terminal,
-      remaining(),
-    ).value;
-    const problems = letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
+    const problems = letterProblems(settings, owner, orders, remaining());
     expect('teardown: one letter per terminal pool order, of its type', problems.length === 0, { account: owner.id, problems });
   }
 
@@ -443,8 +430,7 @@ export function teardown(data) {
       balance: account && account.balance,
       expected,
     });
-    const letters = readNotifications(settings, owner);
-    const wrong = letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
+    const wrong = letterProblems(settings, owner, orders, remaining());
     expect('teardown: one letter per waiting order, of its type', wrong.length === 0, { account: owner.id, problems: wrong });
     for (const timedOut of orders.filter((o) => outcomeOf(o) === 'cancelled:payment_timeout')) {
       const order = readOrder(settings, owner, timedOut.id);
