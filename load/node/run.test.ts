@@ -152,6 +152,11 @@ export default function () {
     expect((await runK6(init, { NEEDED: '1' })).exitCode).toBe(EXIT.ok);
   });
 
+  it('a script that imports a k6 module with no shim does not build, and says which', async () => {
+    const file = script('ws.js', `import ws from 'k6/ws';\nexport default function () { ws.connect(); }\n`);
+    await expect(runK6(file, {})).rejects.toThrow('k6/ws has no shim here');
+  });
+
   it('an iteration that throws is logged and the run goes on, as in k6', async () => {
     const file = script(
       'throws.js',

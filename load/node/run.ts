@@ -230,7 +230,14 @@ export function summarize(result: RunResult): string[] {
 export async function runK6(script: string, env: Record<string, string>, log: (line: string) => void = () => {}): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'k6-node-'));
   const started = performance.now();
-  const run = new Run(await bundle(script, dir), env, log);
+  let bundled: URL;
+  try {
+    bundled = await bundle(script, dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const run = new Run(bundled, env, log);
   const finish = (exitCode: number, thresholds: ThresholdResult[] = []): RunResult => ({
     exitCode,
     store: run.store,
