@@ -9,38 +9,44 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import {
-  asList,
-  asMovement,
-  asNewAccount,
-  asAccount,
-  asNotification,
-  asOrder,
-  asSlot,
+  cancelOrderRequest,
   createAccountRequest,
   createSlotRequest,
   depositRequest,
   getAccountRequest,
   getOrderRequest,
   getSlotRequest,
-  isTerminal,
   listNotificationsRequest,
   listOrdersRequest,
-  parseJson,
   placeOrderRequest,
   uuidV4,
 } from './lib.js';
+import {
+  asAccount,
+  asList,
+  asMovement,
+  asNewAccount,
+  asNotification,
+  asOrder,
+  asProblem,
+  asSlot,
+  headerValue,
+  parseJson,
+} from './replies.js';
+import { isTerminal, notificationViolations } from './invariants.js';
 
 /**
- * @typedef {import('./lib.js').Account} Account
+ * @typedef {import('./replies.js').Account} Account
  * @typedef {import('./lib.js').Credentials} Credentials
- * @typedef {import('./lib.js').Movement} Movement
+ * @typedef {import('./replies.js').Movement} Movement
  * @typedef {import('./lib.js').NewOrder} NewOrder
- * @typedef {import('./lib.js').Notification} Notification
- * @typedef {import('./lib.js').Order} Order
- * @typedef {import('./lib.js').Reply} Reply
+ * @typedef {import('./replies.js').Notification} Notification
+ * @typedef {import('./replies.js').Order} Order
+ * @typedef {import('./replies.js').OrderStatus} OrderStatus
+ * @typedef {import('./replies.js').Reply} Reply
  * @typedef {import('./lib.js').RequestSpec} RequestSpec
  * @typedef {import('./lib.js').Settings} Settings
- * @typedef {import('./lib.js').Slot} Slot
+ * @typedef {import('./replies.js').Slot} Slot
  */
 
 /**
@@ -152,20 +158,23 @@ export function must(value, why) {
 
 /**
  * Calls `read` until `done` holds for what it returns or `timeoutMs` passes,
- * backing off from 100 ms to 1 s between calls.
+ * backing off from 100 ms to `maxPauseMs` (1 s) between calls. A poll that
+ * measures how soon something happens keeps `maxPauseMs` small.
  * @template T
  * @param {() => T} read
  * @param {(value: T) => boolean} done
  * @param {number} timeoutMs
+ * @param {number} [maxPauseMs]
  * @returns {{ value: T, done: boolean }}
  */
-export function pollUntil(read, done, timeoutMs) {
+export function pollUntil(read, done, timeoutMs, maxPauseMs) {
   const deadline = Date.now() + timeoutMs;
-  let pause = 100;
+  const longest = maxPauseMs === undefined ? 1000 : maxPauseMs;
+  let pause = Math.min(100, longest);
   let value = read();
   while (!done(value) && Date.now() < deadline) {
     sleep(Math.min(pause, Math.max(0, deadline - Date.now())) / 1000);
-    pause = Math.min(pause * 2, 1000);
+    pause = Math.min(pause * 2, longest);
     value = read();
   }
   return { value, done: done(value) };
@@ -280,16 +289,18 @@ export function readOrder(s, who, orderId, mayBeMissing) {
 }
 
 /**
+ * `GET /accounts/{id}/orders`, oldest first; with `status`, those in it alone.
  * @param {Settings} s
  * @param {Credentials} who
+ * @param {OrderStatus} [status]
  * @returns {Order[] | undefined}
  */
-export function readOrders(s, who) {
-  const reply = send(listOrdersRequest(s.baseUrl, who));
+export function readOrders(s, who, status) {
+  const reply = send(listOrdersRequest(s.baseUrl, who, status));
   const orders = asList(reply.body, asOrder);
   const ok = verify(
-    "GET /accounts/{id}/orders → 200 a list of the account's orders",
-    reply.status === 200 && orders !== undefined && orders.every((o) => o.accountId === who.id),
+    status === undefined ? "GET /accounts/{id}/orders → 200 a list of the account's orders" : `GET /accounts/{id}/orders?status=${status} → 200 its orders in that status`,
+    reply.status === 200 && orders !== undefined && orders.every((o) => o.accountId === who.id && (status === undefined || o.status === status)),
     reply,
   );
   return ok ? orders : undefined;
@@ -305,6 +316,22 @@ export function readNotifications(s, who) {
   const list = asList(reply.body, asNotification);
   const ok = verify('GET /accounts/{id}/notifications → 200 a list of letters', reply.status === 200 && list !== undefined, reply);
   return ok ? list : undefined;
+}
+
+/**
+ * What is wrong with the letters of `orders` (invariant 5), once there is
+ * one per terminal order or `timeoutMs` passes: a letter is written a hop
+ * after its order ends, so it is polled for.
+ * @param {Settings} s
+ * @param {Credentials} who
+ * @param {Order[]} orders  The account's orders, as last read.
+ * @param {number} timeoutMs
+ * @returns {string[]}
+ */
+export function letterProblems(s, who, orders, timeoutMs) {
+  const terminal = orders.filter(isTerminal).length;
+  const letters = pollUntil(() => readNotifications(s, who), (list) => list !== undefined && list.length >= terminal, timeoutMs).value;
+  return letters === undefined ? ['notifications unreadable'] : notificationViolations(orders, letters);
 }
 
 /**
@@ -324,15 +351,72 @@ export function awaitTerminal(s, who, orderId, mayBeMissing) {
 }
 
 /**
+ * Polls `GET /orders/{id}` until the order leaves `pending` (charge has
+ * decided: it waits, or it ended).
+ * @param {Settings} s
+ * @param {Credentials} who
+ * @param {string} orderId
+ * @returns {Order | undefined}  The last order read.
+ */
+export function awaitDecided(s, who, orderId) {
+  return pollUntil(
+    () => readOrder(s, who, orderId),
+    (order) => order !== undefined && order.status !== 'pending',
+    s.settleTimeoutMs,
+  ).value;
+}
+
+/**
+ * `POST /orders/{id}/cancel` by the owner of an order waiting for funds: 202
+ * with the order as it stood (still `awaiting_funds`; charge declines it a
+ * hop later).
+ * @param {Settings} s
+ * @param {Credentials} who
+ * @param {string} orderId
+ * @returns {boolean}
+ */
+export function cancelOrder(s, who, orderId) {
+  const reply = send(cancelOrderRequest(s.baseUrl, who, orderId));
+  const order = asOrder(reply.body);
+  return verify(
+    'POST /orders/{id}/cancel → 202 with the order, still awaiting_funds',
+    reply.status === 202 && order !== undefined && order.id === orderId && order.status === 'awaiting_funds' &&
+      headerValue(reply.headers, 'Location') === `/orders/${orderId}`,
+    reply,
+  );
+}
+
+/**
+ * `POST /orders/{id}/cancel` on an order that does not wait for funds: a 409
+ * problem document, and nothing changes.
+ * @param {Settings} s
+ * @param {Credentials} who
+ * @param {string} orderId
+ * @param {string} what  Which order, for the check's name.
+ * @returns {boolean}
+ */
+export function cancelRefused(s, who, orderId, what) {
+  const reply = send(cancelOrderRequest(s.baseUrl, who, orderId, [409]));
+  const problem = asProblem(reply.body);
+  return verify(
+    `POST /orders/{id}/cancel on ${what} → 409 problem document`,
+    reply.status === 409 && problem !== undefined && problem.status === 409 &&
+      (headerValue(reply.headers, 'Content-Type') || '').indexOf('application/problem+json') === 0,
+    reply,
+  );
+}
+
+/**
  * @typedef {object} PlacedOrder
  * @property {Order | undefined} order  The order at its end (or as last seen, if it never got there).
  * @property {number} ms  From sending `POST /orders` to seeing the order terminal.
+ * @property {boolean} settled  Answered 201: its saga was over, its letter recorded.
  */
 
 /**
  * `POST /orders` with `Prefer: wait`, then follows the order to its end: a
- * 201 carries the terminal order; a 202 (still pending after the wait) is
- * polled with `GET /orders/{id}`.
+ * 201 carries the terminal order (its letter recorded); a 202 (still pending
+ * after the wait, or waiting for funds) is polled with `GET /orders/{id}`.
  * @param {Settings} s
  * @param {Credentials} who
  * @param {NewOrder & { seats: number }} order
@@ -344,8 +428,9 @@ export function placeOrder(s, who, order, idempotencyKey) {
   const reply = send(placeOrderRequest(s.baseUrl, who, order, idempotencyKey, s.waitSeconds));
   const placed = asOrder(reply.body);
   const ok = verify(
-    'POST /orders → 201 with the terminal order, or 202 with the pending one',
-    placed !== undefined && ((reply.status === 201 && isTerminal(placed)) || (reply.status === 202 && placed.status === 'pending')),
+    'POST /orders → 201 with the terminal order, or 202 with the pending (or waiting) one',
+    placed !== undefined &&
+      ((reply.status === 201 && isTerminal(placed)) || (reply.status === 202 && (placed.status === 'pending' || placed.status === 'awaiting_funds'))),
     reply,
   );
   verify(
@@ -354,10 +439,11 @@ export function placeOrder(s, who, order, idempotencyKey) {
       placed.accountId === who.id &&
       placed.slotId === order.slotId &&
       placed.seats === order.seats &&
-      (order.orderId === undefined || placed.id === order.orderId),
+      (order.orderId === undefined || placed.id === order.orderId) &&
+      (order.payWithin === undefined || placed.payWithin === order.payWithin),
     { asked: order, reply },
   );
-  if (!ok || placed === undefined) return { order: undefined, ms: Date.now() - started };
+  if (!ok || placed === undefined) return { order: undefined, ms: Date.now() - started, settled: false };
   const final = isTerminal(placed) ? placed : awaitTerminal(s, who, placed.id);
-  return { order: final, ms: Date.now() - started };
+  return { order: final, ms: Date.now() - started, settled: reply.status === 201 };
 }

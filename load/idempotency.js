@@ -18,22 +18,14 @@ import { group, sleep } from 'k6';
 import {
   EVENT_TYPES,
   apiRequest,
-  asMovement,
-  asOrder,
-  asProblem,
   cloudEventRequest,
   depositRequest,
-  expectedBalance,
-  headerValue,
-  isReplayed,
-  notificationViolations,
   placeOrderRequest,
   readIdempotencySettings,
-  repeat,
-  sameJson,
-  summarizeBurst,
   withdrawalRequest,
 } from './lib.js';
+import { asMovement, asOrder, asProblem, headerValue, isReplayed, repeat, sameJson, summarizeBurst } from './replies.js';
+import { expectedBalance, notificationViolations } from './invariants.js';
 import {
   awaitTerminal,
   createSlot,
@@ -52,9 +44,9 @@ import {
 
 /**
  * @typedef {import('./lib.js').Credentials} Credentials
- * @typedef {import('./lib.js').Movement} Movement
- * @typedef {import('./lib.js').Order} Order
- * @typedef {import('./lib.js').Reply} Reply
+ * @typedef {import('./replies.js').Movement} Movement
+ * @typedef {import('./replies.js').Order} Order
+ * @typedef {import('./replies.js').Reply} Reply
  * @typedef {import('./lib.js').RequestSpec} RequestSpec
  */
 

@@ -1,8 +1,9 @@
 /**
  * What the k6 scripts share that needs no k6: settings read from the
- * environment, the HTTP requests of the API and the Broker ingress (as plain
- * data, ready for `http.request` or `http.batch`), readers that check the
- * shape of response bodies, and the arithmetic of the invariants (SPEC §7).
+ * environment, ids, and the HTTP requests of the API and the Broker ingress
+ * (as plain data, ready for `http.request` or `http.batch`). Reading the
+ * answers is `./replies.js`; the arithmetic of the invariants (SPEC §7) is
+ * `./invariants.js`.
  *
  * Nothing here imports a k6 module, so every function is pure and this file
  * can be loaded by Node as well as by k6. The k6 side (sending, checking,
@@ -41,7 +42,19 @@
  *   poolSlotCapacity: number,
  *   e2eP95Ms: number,
  *   teardownWaitMs: number,
+ *   waitingRate: number,
+ *   waitingAccounts: number,
+ *   tickSeconds: number,
+ *   waitPayWithin: number,
+ *   timeoutPayWithin: number,
+ *   timeouts: boolean,
+ *   resumeP95Ms: number,
  * }} SagaSettings
+ *
+ * `waitingAccounts`: one per iteration of the waiting scenario
+ * (`waitingRate` × `duration`); `timeouts`: whether its iterations leave an
+ * order to time out, which they do when teardown waits long enough to see it
+ * end (`timeoutPayWithin` + one tick).
  */
 
 /**
@@ -53,70 +66,9 @@
  * }} IdempotencySettings
  */
 
-/**
- * An account as `POST /accounts` answers it (with its bearer token) or
- * `GET /accounts/{id}` (without).
- * @typedef {object} Account
- * @property {string} id
- * @property {string} email
- * @property {string} name
- * @property {number} balance
- */
-
 /** @typedef {{ id: string, token: string }} Credentials */
 
-/**
- * @typedef {object} Slot
- * @property {string} id
- * @property {string} name
- * @property {number} capacity
- * @property {number} reserved
- * @property {number} available
- * @property {number} price
- */
-
-/** @typedef {'pending' | 'confirmed' | 'cancelled'} OrderStatus */
-/** @typedef {'sold_out' | 'unknown_slot' | 'insufficient_funds'} CancelReason */
-/** @typedef {'pending' | 'confirmed' | 'cancelled:sold_out' | 'cancelled:unknown_slot' | 'cancelled:insufficient_funds'} Outcome */
-
-/**
- * @typedef {object} Order
- * @property {string} id
- * @property {string} accountId
- * @property {string} slotId
- * @property {number} seats
- * @property {number} amount
- * @property {OrderStatus} status
- * @property {CancelReason | null} reason
- */
-
-/**
- * A deposit's or withdrawal's answer; `id` is its `depositId` or `withdrawalId`.
- * @typedef {object} Movement
- * @property {string} id
- * @property {string} accountId
- * @property {number} amount
- * @property {number} balance
- */
-
-/**
- * @typedef {object} Notification
- * @property {string} id
- * @property {string} orderId
- * @property {'happy' | 'sorrow'} type
- * @property {string} to
- * @property {string} subject
- * @property {string} status
- */
-
-/**
- * An RFC 9457 problem document.
- * @typedef {object} Problem
- * @property {string} type
- * @property {string} title
- * @property {number} status
- * @property {string} detail
- */
+/** @typedef {import('./replies.js').OrderStatus} OrderStatus */
 
 /**
  * One HTTP request as data: `http.request(method, url, body, params)`, or an
@@ -127,15 +79,6 @@
  * @property {string | null} body
  * @property {{ headers: Headers, tags: Headers }} params
  * @property {number[]} expect  Statuses that are not failures in `http_req_failed`.
- */
-
-/**
- * A response reduced to what the checks read.
- * @typedef {object} Reply
- * @property {number} status  0 when no response came (timeout, refused connection).
- * @property {Headers} headers
- * @property {unknown} body   The parsed JSON body; undefined when there is none or it is not JSON.
- * @property {string} error   k6's transport error, '' when a response came.
  */
 
 // ---------------------------------------------------------------------------
@@ -251,9 +194,10 @@ export function readSagaSettings(env) {
   const smoke = base.smoke;
   const rate = int(env, 'RATE', smoke ? 1 : 5, 1, 10000);
   const preAllocatedVUs = int(env, 'PRE_ALLOCATED_VUS', Math.max(2, rate * 4), 1, 100000);
+  const runFor = duration(env, 'DURATION', smoke ? '15s' : '2m');
   return Object.assign({}, base, {
     rate,
-    duration: duration(env, 'DURATION', smoke ? '15s' : '2m'),
+    duration: runFor,
     preAllocatedVUs,
     maxVUs: Math.max(preAllocatedVUs, int(env, 'MAX_VUS', Math.max(10, rate * 20), 1, 100000)),
     poolSize: int(env, 'POOL_SIZE', smoke ? 3 : 10, 1, 1000),
@@ -261,8 +205,49 @@ export function readSagaSettings(env) {
     scarceCapacity: int(env, 'SCARCE_CAPACITY', 2, 1, 1000),
     poolSlotCapacity: int(env, 'POOL_SLOT_CAPACITY', smoke ? 6 : 40, 1, 1000000),
     e2eP95Ms: int(env, 'E2E_P95_MS', 5000, 1, 600000),
-    teardownWaitMs: int(env, 'TEARDOWN_WAIT_MS', smoke ? 20000 : 60000, 0, 600000),
-  });
+  }, waitingSettings(env, smoke, durationSeconds(runFor)));
+}
+
+/** How much longer than `timeoutPayWithin` + one tick teardown must wait to see a time-out end. */
+export const TIMEOUT_MARGIN_MS = 10000;
+
+/**
+ * The waiting scenario's settings, and teardown's wait, which a full run
+ * stretches so that the orders left to time out can be seen to.
+ * @param {Env} env
+ * @param {boolean} smoke
+ * @param {number} seconds  The run's `DURATION`.
+ */
+function waitingSettings(env, smoke, seconds) {
+  const waitingRate = int(env, 'WAITING_RATE', 1, 0, 1000);
+  const tickSeconds = int(env, 'TICK_SECONDS', 60, 1, 3600);
+  const timeoutPayWithin = int(env, 'TIMEOUT_PAY_WITHIN', 5, 1, 3600);
+  const timeoutEndsMs = (timeoutPayWithin + tickSeconds) * 1000 + TIMEOUT_MARGIN_MS;
+  const teardownWaitMs = int(env, 'TEARDOWN_WAIT_MS', smoke ? 20000 : Math.max(60000, timeoutEndsMs), 0, 3600000);
+  return {
+    teardownWaitMs,
+    waitingRate,
+    waitingAccounts: Math.ceil(waitingRate * seconds),
+    tickSeconds,
+    waitPayWithin: int(env, 'WAIT_PAY_WITHIN', 300, 60, 86400),
+    timeoutPayWithin,
+    timeouts: timeoutEndsMs <= teardownWaitMs,
+    resumeP95Ms: int(env, 'RESUME_P95_MS', 1000, 1, 600000),
+  };
+}
+
+/**
+ * Seconds in a k6 duration such as `30s`, `2m` or `1h30m` (one already checked by `duration`).
+ * @param {string} text
+ * @returns {number}
+ */
+export function durationSeconds(text) {
+  /** @type {{ [unit: string]: number }} */
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  let seconds = 0;
+  const re = /(\d+)(ms|s|m|h)/g;
+  for (let part = re.exec(text); part !== null; part = re.exec(text)) seconds += Number(part[1]) * (unit[part[2] || 's'] || 0);
+  return seconds;
 }
 
 /**
@@ -413,6 +398,7 @@ export const getSlotRequest = (baseUrl, slotId) => apiRequest(baseUrl, 'GET', `/
  * @property {string} slotId
  * @property {number} [seats]
  * @property {string} [orderId]
+ * @property {number} [payWithin]  Seconds it may wait for funds; unset: the stack's PAYMENT_WAIT_SECONDS.
  */
 
 /**
@@ -425,10 +411,11 @@ export const getSlotRequest = (baseUrl, slotId) => apiRequest(baseUrl, 'GET', `/
  * @param {number[]} [expect]
  */
 export function placeOrderRequest(baseUrl, who, order, idempotencyKey, wait, expect) {
-  /** @type {{ accountId: string, slotId: string, seats?: number, orderId?: string }} */
+  /** @type {{ accountId: string, slotId: string, seats?: number, orderId?: string, payWithin?: number }} */
   const json = { accountId: who.id, slotId: order.slotId };
   if (order.seats !== undefined) json.seats = order.seats;
   if (order.orderId !== undefined) json.orderId = order.orderId;
+  if (order.payWithin !== undefined) json.payWithin = order.payWithin;
   return apiRequest(baseUrl, 'POST', '/orders', 'POST /orders', { token: who.token, json, idempotencyKey, preferWait: wait, expect });
 }
 
@@ -442,11 +429,25 @@ export const getOrderRequest = (baseUrl, who, orderId, expect) =>
   apiRequest(baseUrl, 'GET', `/orders/${orderId}`, 'GET /orders/{id}', { token: who.token, expect });
 
 /**
+ * `POST /orders/{id}/cancel` (no body): 202 for an order waiting for funds, 409 for any other.
  * @param {string} baseUrl
  * @param {Credentials} who
+ * @param {string} orderId
+ * @param {number[]} [expect]
  */
-export const listOrdersRequest = (baseUrl, who) =>
-  apiRequest(baseUrl, 'GET', `/accounts/${who.id}/orders`, 'GET /accounts/{id}/orders', { token: who.token });
+export const cancelOrderRequest = (baseUrl, who, orderId, expect) =>
+  apiRequest(baseUrl, 'POST', `/orders/${orderId}/cancel`, 'POST /orders/{id}/cancel', { token: who.token, expect });
+
+/**
+ * `GET /accounts/{id}/orders`, oldest first; with `status`, only the orders in it.
+ * @param {string} baseUrl
+ * @param {Credentials} who
+ * @param {OrderStatus} [status]
+ */
+export const listOrdersRequest = (baseUrl, who, status) =>
+  apiRequest(baseUrl, 'GET', `/accounts/${who.id}/orders${status === undefined ? '' : `?status=${status}`}`, 'GET /accounts/{id}/orders', {
+    token: who.token,
+  });
 
 /**
  * @param {string} baseUrl
@@ -488,405 +489,5 @@ export function cloudEventRequest(brokerUrl, event) {
     body: JSON.stringify(event.data),
     params: { headers, tags: { name: `POST broker ${event.type}`, op: 'event' } },
     expect: [202],
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Reading replies
-
-/**
- * A header by name, whatever its case (k6 canonicalises names, proxies may not).
- * @param {Headers} headers
- * @param {string} name
- * @returns {string | undefined}
- */
-export function headerValue(headers, name) {
-  const wanted = name.toLowerCase();
-  for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() === wanted) return headers[key];
-  }
-  return undefined;
-}
-
-/**
- * Whether the answer is a replay of an Idempotency-Key's first response.
- * @param {Reply} reply
- */
-export const isReplayed = (reply) => headerValue(reply.headers, 'Idempotent-Replayed') === 'true';
-
-/**
- * The JSON of a body, or undefined.
- * @param {string | ArrayBuffer | null} body
- * @returns {unknown}
- */
-export function parseJson(body) {
-  if (typeof body !== 'string' || body === '') return undefined;
-  try {
-    return JSON.parse(body);
-  } catch (_) {
-    return undefined;
-  }
-}
-
-/**
- * @param {unknown} value
- * @returns {value is { [key: string]: unknown }}
- */
-function isRecord(value) {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** @param {unknown} v @returns {v is string} */
-const isUuid = (v) => typeof v === 'string' && UUID_PATTERN.test(v);
-/** @param {unknown} v @returns {v is number} */
-const isMinorUnits = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-
-/**
- * @param {unknown} body
- * @returns {Account | undefined}
- */
-export function asAccount(body) {
-  if (!isRecord(body)) return undefined;
-  const { id, email, name, balance } = body;
-  if (!isUuid(id) || typeof email !== 'string' || typeof name !== 'string' || !isMinorUnits(balance)) return undefined;
-  return { id, email, name, balance };
-}
-
-/**
- * `POST /accounts`: the account and its bearer token.
- * @param {unknown} body
- * @returns {(Account & Credentials) | undefined}
- */
-export function asNewAccount(body) {
-  const account = asAccount(body);
-  if (!account || !isRecord(body) || typeof body.token !== 'string' || body.token === '') return undefined;
-  return Object.assign({}, account, { token: body.token });
-}
-
-/**
- * @param {unknown} body
- * @param {'depositId' | 'withdrawalId'} idField
- * @returns {Movement | undefined}
- */
-export function asMovement(body, idField) {
-  if (!isRecord(body)) return undefined;
-  const id = body[idField];
-  const { accountId, amount, balance } = body;
-  if (!isUuid(id) || !isUuid(accountId) || !isMinorUnits(amount) || !isMinorUnits(balance)) return undefined;
-  return { id, accountId, amount, balance };
-}
-
-/**
- * @param {unknown} body
- * @returns {Slot | undefined}
- */
-export function asSlot(body) {
-  if (!isRecord(body)) return undefined;
-  const { id, name, capacity, reserved, available, price } = body;
-  if (!isUuid(id) || typeof name !== 'string') return undefined;
-  if (!isMinorUnits(capacity) || typeof reserved !== 'number' || typeof available !== 'number' || !isMinorUnits(price)) return undefined;
-  return { id, name, capacity, reserved, available, price };
-}
-
-const STATUSES = ['pending', 'confirmed', 'cancelled'];
-const REASONS = ['sold_out', 'unknown_slot', 'insufficient_funds'];
-
-/**
- * @param {unknown} body
- * @returns {Order | undefined}
- */
-export function asOrder(body) {
-  if (!isRecord(body)) return undefined;
-  const { id, accountId, slotId, seats, amount, status, reason } = body;
-  if (!isUuid(id) || !isUuid(accountId) || !isUuid(slotId) || !isMinorUnits(seats) || !isMinorUnits(amount)) return undefined;
-  if (typeof status !== 'string' || STATUSES.indexOf(status) < 0) return undefined;
-  if (reason !== null && (typeof reason !== 'string' || REASONS.indexOf(reason) < 0)) return undefined;
-  return {
-    id,
-    accountId,
-    slotId,
-    seats,
-    amount,
-    status: /** @type {OrderStatus} */ (status),
-    reason: /** @type {CancelReason | null} */ (reason),
-  };
-}
-
-/**
- * A list of which every element reads with `read`; undefined if any does not.
- * @template T
- * @param {unknown} body
- * @param {(element: unknown) => T | undefined} read
- * @returns {T[] | undefined}
- */
-export function asList(body, read) {
-  if (!Array.isArray(body)) return undefined;
-  /** @type {T[]} */
-  const out = [];
-  for (const element of body) {
-    const value = read(element);
-    if (value === undefined) return undefined;
-    out.push(value);
-  }
-  return out;
-}
-
-/**
- * @param {unknown} body
- * @returns {Notification | undefined}
- */
-export function asNotification(body) {
-  if (!isRecord(body)) return undefined;
-  const { id, orderId, type, to, subject, status } = body;
-  if (!isUuid(id) || !isUuid(orderId) || (type !== 'happy' && type !== 'sorrow')) return undefined;
-  if (typeof to !== 'string' || typeof subject !== 'string' || typeof status !== 'string') return undefined;
-  return { id, orderId, type, to, subject, status };
-}
-
-/**
- * @param {unknown} body
- * @returns {Problem | undefined}
- */
-export function asProblem(body) {
-  if (!isRecord(body)) return undefined;
-  const { type, title, status, detail } = body;
-  if (typeof type !== 'string' || typeof title !== 'string' || typeof status !== 'number' || typeof detail !== 'string') return undefined;
-  return { type, title, status, detail };
-}
-
-/**
- * JSON with sorted keys: a replay read back from storage (e.g. jsonb) may
- * order keys differently from the first response and still be the same body.
- * @param {unknown} value
- * @returns {string}
- */
-export function canonicalJson(value) {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isRecord(value)) {
-    const record = value;
-    const keys = Object.keys(record).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
-  }
-  const text = JSON.stringify(value);
-  return text === undefined ? 'null' : text;
-}
-
-/**
- * @param {unknown} a
- * @param {unknown} b
- */
-export const sameJson = (a, b) => canonicalJson(a) === canonicalJson(b);
-
-// ---------------------------------------------------------------------------
-// Bursts of duplicates
-
-/**
- * @typedef {object} BurstSummary
- * @property {number} fresh     2xx answers that did the work (no `Idempotent-Replayed`).
- * @property {number} replayed  Answers carrying `Idempotent-Replayed: true`.
- * @property {number} inFlight  409 answers without it: the first request was still in flight.
- * @property {number} unexpected Answers whose status is not in `allowed`.
- * @property {string[]} ids     Distinct entity ids named by the 2xx answers.
- * @property {number[]} statuses Every status, in request order.
- */
-
-/**
- * Sorts the answers to N concurrent copies of one request (same
- * Idempotency-Key, same body). Exactly one may do the work; every other is
- * a replay of it, or a 409 while it is in flight.
- * @param {Reply[]} replies
- * @param {number[]} allowed
- * @param {(body: unknown) => string | undefined} idOf
- * @returns {BurstSummary}
- */
-export function summarizeBurst(replies, allowed, idOf) {
-  /** @type {BurstSummary} */
-  const summary = { fresh: 0, replayed: 0, inFlight: 0, unexpected: 0, ids: [], statuses: [] };
-  for (const reply of replies) {
-    summary.statuses.push(reply.status);
-    if (allowed.indexOf(reply.status) < 0) summary.unexpected += 1;
-    const replayed = isReplayed(reply);
-    if (replayed) summary.replayed += 1;
-    if (reply.status === 409 && !replayed) summary.inFlight += 1;
-    if (reply.status >= 200 && reply.status < 300) {
-      if (!replayed) summary.fresh += 1;
-      const id = idOf(reply.body);
-      if (id !== undefined && summary.ids.indexOf(id) < 0) summary.ids.push(id);
-    }
-  }
-  return summary;
-}
-
-/**
- * `count` copies of one request: the duplicates of a burst.
- * @param {RequestSpec} request
- * @param {number} count
- * @returns {RequestSpec[]}
- */
-export function repeat(request, count) {
-  /** @type {RequestSpec[]} */
-  const copies = [];
-  for (let i = 0; i < count; i++) copies.push(request);
-  return copies;
-}
-
-// ---------------------------------------------------------------------------
-// Orders and invariants
-
-/**
- * @param {Order} order
- * @returns {Outcome}
- */
-export function outcomeOf(order) {
-  if (order.status === 'cancelled') return /** @type {Outcome} */ (`cancelled:${order.reason}`);
-  return order.status;
-}
-
-/** @param {Order} order */
-export const isTerminal = (order) => order.status !== 'pending';
-
-/**
- * What confirmed orders took from the account.
- * @param {Order[]} orders
- * @returns {number}
- */
-export function confirmedTotal(orders) {
-  let total = 0;
-  for (const order of orders) if (order.status === 'confirmed') total += order.amount;
-  return total;
-}
-
-/**
- * Seats that confirmed orders hold on `slotId`.
- * @param {Order[]} orders
- * @param {string} slotId
- * @returns {number}
- */
-export function seatsHeld(orders, slotId) {
-  let seats = 0;
-  for (const order of orders) if (order.status === 'confirmed' && order.slotId === slotId) seats += order.seats;
-  return seats;
-}
-
-/**
- * Invariant 1 seen from the API: balance = deposits − withdrawals − what
- * confirmed orders took (a cancelled order has no net charge).
- * @param {{ deposited: number, withdrawn: number, orders: Order[] }} ledger
- * @returns {number}
- */
-export function expectedBalance(ledger) {
-  return ledger.deposited - ledger.withdrawn - confirmedTotal(ledger.orders);
-}
-
-/**
- * Invariant 2 seen from the API: what is wrong with a slot's numbers.
- * @param {Slot} slot
- * @returns {string[]}
- */
-export function slotViolations(slot) {
-  /** @type {string[]} */
-  const problems = [];
-  if (slot.reserved < 0) problems.push(`slot ${slot.id}: reserved ${slot.reserved} < 0`);
-  if (slot.reserved > slot.capacity) problems.push(`slot ${slot.id}: reserved ${slot.reserved} > capacity ${slot.capacity}`);
-  if (slot.available !== slot.capacity - slot.reserved) {
-    problems.push(`slot ${slot.id}: available ${slot.available} ≠ capacity ${slot.capacity} − reserved ${slot.reserved}`);
-  }
-  return problems;
-}
-
-/**
- * Invariant 5 seen from the API: each terminal order has exactly one letter,
- * of its type (happy for confirmed, sorrow for cancelled), and no letter is
- * about another order.
- * @param {Order[]} orders
- * @param {Notification[]} notifications
- * @returns {string[]}
- */
-export function notificationViolations(orders, notifications) {
-  /** @type {string[]} */
-  const problems = [];
-  /** @type {{ [orderId: string]: Order }} */
-  const byId = {};
-  for (const order of orders) byId[order.id] = order;
-  /** @type {{ [orderId: string]: number }} */
-  const letters = {};
-  for (const n of notifications) {
-    const order = byId[n.orderId];
-    if (order === undefined) {
-      problems.push(`notification ${n.id} is about order ${n.orderId}, not one of this account's`);
-      continue;
-    }
-    letters[n.orderId] = (letters[n.orderId] || 0) + 1;
-    const want = order.status === 'confirmed' ? 'happy' : 'sorrow';
-    if (isTerminal(order) && n.type !== want) problems.push(`order ${order.id} is ${order.status} but its letter is ${n.type}`);
-  }
-  for (const order of orders) {
-    const count = letters[order.id] || 0;
-    if (isTerminal(order) && count !== 1) problems.push(`order ${order.id} (${order.status}) has ${count} letters, not 1`);
-    if (!isTerminal(order) && count !== 0) problems.push(`order ${order.id} is pending but has ${count} letters`);
-  }
-  return problems;
-}
-
-// ---------------------------------------------------------------------------
-// The saga journey's plan
-
-/** Prices in minor units. A journey's deposit covers a standard and a scarce seat, never a luxury one. */
-export const PRICES = { standard: 1000, scarce: 2500, luxury: 1000000, pool: 1000 };
-
-/** What each journey deposits. */
-export const JOURNEY_FUNDS = 5000;
-
-/** What setup deposits on each pool account: a few seats, then its orders are declined. */
-export const POOL_FUNDS = 3000;
-
-/**
- * @typedef {object} SlotIds
- * @property {string} standard  Never sells out: every journey's first order is confirmed.
- * @property {string[]} scarce  A few seats each: sells out within seconds.
- * @property {string} luxury    Costs more than any journey has: always declined, its seats released.
- * @property {string} pool      Only pool accounts book it, so teardown knows every order on it.
- */
-
-/**
- * @typedef {object} PlannedOrder
- * @property {'standard' | 'scarce' | 'luxury' | 'unknown'} kind
- * @property {string} slotId
- * @property {number} seats
- * @property {number} amount      price × seats; 0 for a slot that does not exist.
- * @property {Outcome[]} accepted  The terminal outcomes that are right for it.
- */
-
-/**
- * The orders of journey number `iteration`, in the order they are placed.
- * @param {SlotIds} slots
- * @param {number} iteration
- * @param {string} unknownSlotId  A UUID that names no slot.
- * @returns {PlannedOrder[]}
- */
-export function journeyOrders(slots, iteration, unknownSlotId) {
-  const scarce = slots.scarce[iteration % slots.scarce.length];
-  if (scarce === undefined) throw new RangeError('journeyOrders needs at least one scarce slot');
-  return [
-    { kind: 'standard', slotId: slots.standard, seats: 1, amount: PRICES.standard, accepted: ['confirmed'] },
-    { kind: 'scarce', slotId: scarce, seats: 1, amount: PRICES.scarce, accepted: ['confirmed', 'cancelled:sold_out'] },
-    { kind: 'luxury', slotId: slots.luxury, seats: 1, amount: PRICES.luxury, accepted: ['cancelled:insufficient_funds'] },
-    { kind: 'unknown', slotId: unknownSlotId, seats: 1, amount: 0, accepted: ['cancelled:unknown_slot'] },
-  ];
-}
-
-/**
- * The pool account journey number `iteration` books for, and how many seats.
- * Pool accounts are shared by every VU, so their orders race for the same
- * money and the same seats.
- * @param {number} poolSize
- * @param {number} iteration
- * @returns {{ index: number, seats: number, accepted: Outcome[] }}
- */
-export function poolOrder(poolSize, iteration) {
-  return {
-    index: iteration % poolSize,
-    seats: 1 + (Math.floor(iteration / poolSize) % 2),
-    accepted: ['confirmed', 'cancelled:insufficient_funds', 'cancelled:sold_out'],
   };
 }

