@@ -116,7 +116,7 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
         method: req.method,
         path,
         params,
-        query: Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        query: queryOf(req),
         // Read when a route asks for it: a route that takes no body ignores one.
         get body() {
           body ??= { value: route.method === 'POST' ? jsonBodyOf(req) : undefined };
@@ -173,6 +173,16 @@ function finalUnlessTransient(thrown: unknown): never {
     throw new ValidationError(`Event refused: ${err.message}`);
   }
   throw err;
+}
+
+/** The query parameters, each given once; a repeated one (`?a=1&a=2`, `?a[]=1`) is a 400, not silently dropped. */
+function queryOf(req: Request): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.query)) {
+    if (typeof value !== 'string') throw new ValidationError(`The query parameter ${name} must be given once, as a plain value`);
+    query[name] = value;
+  }
+  return query;
 }
 
 /** The parsed JSON body of a POST; anything else is a 400. */

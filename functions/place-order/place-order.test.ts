@@ -266,7 +266,9 @@ describe('place-order', () => {
       await deliver(f.url, awaiting(orderId, bo.id));
       const res = await request(f.url, 'GET', `/accounts/${bo.id}/orders?status=awaiting_funds`, { token: bo.token });
       expect((res.body as { id: string }[]).map((o) => o.id)).toEqual([orderId]);
-      expect((await request(f.url, 'GET', `/accounts/${bo.id}/orders?status=lost`, { token: bo.token })).status).toBe(400);
+      for (const query of ['status=lost', 'status=pending&status=confirmed', 'status[]=awaiting_funds']) {
+        expect((await request(f.url, 'GET', `/accounts/${bo.id}/orders?${query}`, { token: bo.token })).status, query).toBe(400);
+      }
     });
 
     it('POST /orders/{id}/cancel asks charge to cancel a waiting order (202, order.cancellation.requested)', async () => {
