@@ -79,6 +79,8 @@ export interface Route<D> {
   path: string;
   /** Events a request may produce (published to K_SINK). */
   emits?: readonly EventName[];
+  /** The query parameters the route reads; any other is a 400. Without it, the query is not read. */
+  query?: readonly string[];
   handle(req: RouteRequest, ctx: Context<D>): Promise<RouteReply>;
 }
 

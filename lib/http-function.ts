@@ -116,7 +116,7 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
         method: req.method,
         path,
         params,
-        query: queryOf(req),
+        query: queryOf(req, route.query ?? []),
         // Read when a route asks for it: a route that takes no body ignores one.
         get body() {
           body ??= { value: route.method === 'POST' ? jsonBodyOf(req) : undefined };
@@ -175,10 +175,16 @@ function finalUnlessTransient(thrown: unknown): never {
   throw err;
 }
 
-/** The query parameters, each given once; a repeated one (`?a=1&a=2`, `?a[]=1`) is a 400, not silently dropped. */
-function queryOf(req: Request): Record<string, string> {
+/**
+ * The query parameters a route reads, each given once: a repeated one
+ * (`?a=1&a=2`) or one the route does not read (`?a[]=1`) is a 400, not a
+ * filter silently dropped.
+ */
+function queryOf(req: Request, accepted: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
+  if (accepted.length === 0) return query;
   for (const [name, value] of Object.entries(req.query)) {
+    if (!accepted.includes(name)) throw new ValidationError(`Unknown query parameter ${name}; this route reads ${accepted.join(', ')}`);
     if (typeof value !== 'string') throw new ValidationError(`The query parameter ${name} must be given once, as a plain value`);
     query[name] = value;
   }

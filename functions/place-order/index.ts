@@ -131,6 +131,7 @@ export default defineFunction({
     {
       method: 'GET',
       path: '/accounts/:accountId/orders',
+      query: ['status'],
       async handle(req, { rt }) {
         const account = authorizeAccount(rt.tokens, req, 'accountId');
         const status = req.query.status;
