@@ -4,7 +4,7 @@
  * the stand-in does about a second start on its folder, a PostgreSQL killed
  * outright, and Ctrl-C.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,13 @@ import { request } from './harness.js';
 import { isAlive, runStartToExit, startStackProcess, type RunningStack } from './stack-process.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The last lines of each function's log, for a failure's message. */
+function logTails(dataDir: string, lines = 8): string[] {
+  const dir = path.join(dataDir, 'logs');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((file) => `${file}:\n${readFileSync(path.join(dir, file), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`);
+}
 
 describe('npm start, end to end', () => {
   let stack: RunningStack;
@@ -180,8 +187,10 @@ describe('npm start, end to end', () => {
     expect([...pids, postgresPid, stack.pid].every(isAlive)).toBe(true);
     // npm's own code: it ends by the same Ctrl-C; the stand-in's "stopped" line says how it ended.
     exitCode = await stack.stop();
-    expect(stack.output()).toMatch(/"message":"stopping".*\n.*"message":"stopped"/s);
-    expect(stack.output()).not.toMatch(/stop failed|drain timed out/);
+    // On a failure, say what the stand-in and the functions last said.
+    const said = () => [stack.output().split('\n').slice(-15).join('\n'), ...logTails(stack.dataDir)].join('\n');
+    expect(stack.output(), said()).toMatch(/"message":"stopping".*\n.*"message":"stopped"/s);
+    expect(stack.output(), said()).not.toMatch(/stop failed|drain timed out/);
     expect([...pids, postgresPid, stack.pid].filter(isAlive)).toEqual([]);
     expect(existsSync(path.join(stack.dataDir, LOCK_FILE))).toBe(false);
   });
