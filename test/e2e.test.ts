@@ -107,6 +107,8 @@ describe('npm start, end to end', () => {
     expect(await balance(cy)).toBe(9_000);
   });
 
+  let brokered: { orderId: string; eventId: string; token: string } | undefined;
+
   it('an order.requested CloudEvent sent to the Broker ingress ends confirmed', async () => {
     const di = await customer(5_000);
     const slotId = await slot(2, 2_000);
@@ -123,12 +125,37 @@ describe('npm start, end to end', () => {
     }
     expect(status).toBe('confirmed');
     expect(await balance(di)).toBe(3_000);
+    brokered = { orderId, eventId: event.id, token: di.token };
   });
 
-  it('logs one line per delivery', () => {
+  it("logs one line per delivery: each step of that order's saga, with its Trigger, status and outcome", async () => {
+    const { orderId, eventId, token } = brokered!;
     const deliveries = stack.records().filter((r) => r.message === 'delivery');
-    expect(deliveries.length).toBeGreaterThan(10);
-    expect(deliveries[0]).toEqual(expect.objectContaining({ trigger: expect.any(String), type: expect.any(String), id: expect.any(String), subscriber: expect.any(String), status: expect.any(Number), attempt: expect.any(Number), ms: expect.any(Number) }));
+    const lineOf = (id: string, trigger: string) => deliveries.filter((r) => r.id === id && r.trigger === trigger);
+    // The command, then every event of its saga that a Trigger routes on (the letter's event ends it).
+    const history = ((await api('GET', `/orders/${orderId}`, { token })).body as { history: { eventId: string; eventType: string }[] }).history;
+    const steps = [
+      { id: eventId, trigger: 'place-order-on-order-requested' },
+      ...history.filter((h) => h.eventType !== 'dev.ordersaga.notification.sent').map((h) => ({ id: h.eventId, type: h.eventType })),
+    ];
+    const triggerOf: Record<string, string> = {
+      'dev.ordersaga.order.placed': 'reserve-slot-on-order-placed',
+      'dev.ordersaga.slot.reserved': 'charge-on-slot-reserved',
+      'dev.ordersaga.payment.charged': 'place-order-on-payment-charged',
+      'dev.ordersaga.order.confirmed': 'notify-on-order-confirmed',
+    };
+    expect(steps.map((s) => ('type' in s ? s.type : 'dev.ordersaga.order.requested'))).toEqual([
+      'dev.ordersaga.order.requested',
+      ...Object.keys(triggerOf),
+    ]);
+    for (const step of steps) {
+      const trigger = 'trigger' in step ? step.trigger : triggerOf[step.type]!;
+      const [line, ...more] = lineOf(step.id, trigger);
+      expect(more, `${trigger} ${step.id} logged once`).toEqual([]);
+      expect(line, `${trigger} ${step.id}`).toEqual(
+        expect.objectContaining({ subscriber: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+/), status: 200, attempt: 1, ms: expect.any(Number), outcome: 'replied' }),
+      );
+    }
   });
 
   it('a second npm start from the same folder is refused at once, touching nothing, while the first keeps answering 200', async () => {
