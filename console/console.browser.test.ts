@@ -45,6 +45,9 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
     userDataDir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1400, height: 900 } });
     page = context.pages()[0] ?? (await context.newPage());
+    // What the page complains of goes into a failure's message.
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
   }, 180_000);
 
   afterAll(async () => {
@@ -53,6 +56,7 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
+  const pageErrors: string[] = [];
   const shot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const api = (method: string, p: string, options: Parameters<typeof request>[3] = {}) => request(stack.gatewayUrl, method, p, options);
   const toBroker = async (type: string, data: Record<string, unknown>) => {
@@ -152,7 +156,7 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
   it('renders the catalogue from events/asyncapi.yaml, and the send form refuses invalid data before sending', async () => {
     await page.goto(`${stack.consoleUrl}/#/catalogue`);
     await page.locator('#message-order\\.placed').waitFor();
-    expect(await page.locator('.message').count()).toBe(16);
+    expect(await page.locator('.message').count()).toBe(18);
     await shot('08-catalogue');
     await page.goto(`${stack.consoleUrl}/#/send`);
     await page.getByLabel('Type').selectOption('deposit.requested');
@@ -160,6 +164,21 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
     await page.getByRole('button', { name: 'Send' }).click();
     await page.getByRole('alert').getByText('/amount').waitFor();
     await shot('09-send-refused');
+  });
+
+  it('draws the saga diagram generated from the registry', async () => {
+    await page.goto(`${stack.consoleUrl}/#/saga`);
+    await page.locator('.diagram svg, .saga .problem').first().waitFor({ timeout: 15_000 }).catch(() => undefined);
+    await shot('07-saga-diagram');
+    expect(await page.locator('.saga .problem').allTextContents(), pageErrors.join('\n')).toEqual([]);
+    expect(await page.locator('.diagram svg').count(), pageErrors.join('\n')).toBe(1);
+    for (const fn of ['place-order', 'reserve-slot', 'charge', 'notify']) await page.locator('.diagram').getByText(fn, { exact: true }).first().waitFor();
+    await page.locator('.diagram').getByText('compensation').first().waitFor();
+    // Mermaid's styles reach the drawing despite style-src 'self': unstyled, SVG fills boxes and edges black.
+    const fills = await page.locator('.diagram .node rect, .diagram .flowchart-link').evaluateAll((els) => els.map((el) => el.ownerDocument.defaultView!.getComputedStyle(el).fill));
+    expect(fills.length).toBeGreaterThan(10);
+    expect(fills.filter((fill) => fill === 'rgb(0, 0, 0)')).toEqual([]);
+    await shot('07-saga-diagram');
   });
 
   describe('the trace of an order (fixture trace until a trace store exists)', () => {

@@ -9,6 +9,7 @@ import type { SessionInfo } from '../../server/api-types.js';
 import { currentSession, signOut, whenSignedOut } from './api.js';
 import { connect, LiveStore } from './live.js';
 import { CatalogueView } from './views/Catalogue.js';
+import { SagaView } from './views/Saga.js';
 import { DeadLettersView } from './views/DeadLetters.js';
 import { LiveView } from './views/Live.js';
 import { OrdersView, OrderView } from './views/Order.js';
@@ -37,6 +38,7 @@ const NAV: [string, string][] = [
   ['orders', 'Orders'],
   ['dead-letters', 'Dead letters'],
   ['send', 'Send'],
+  ['saga', 'Saga'],
   ['catalogue', 'Catalogue'],
 ];
 
@@ -81,6 +83,7 @@ function Console({ session, onSignedOut }: { session: SessionInfo; onSignedOut: 
         {route.view === 'dead-letters' && <DeadLettersView store={store} />}
         {route.view === 'send' && <SendView store={store} />}
         {route.view === 'catalogue' && <CatalogueView />}
+        {route.view === 'saga' && <SagaView />}
       </main>
       <footer>
         The server keeps the newest {session.feed.maxItems.toLocaleString()} items (at most {Math.round(session.feed.maxBytes / 1048576)} MiB, data cut at{' '}
