@@ -2,8 +2,9 @@
  * The saga map (functions/registry.ts) against everything derived from it:
  * the Knative manifests (Triggers both ways, Services, the SinkBinding, the
  * PingSources), and the functions themselves: every consumer, delivered a
- * real event, emits only what it declares, and a redelivery changes nothing
- * and gets the same reply.
+ * real event, emits only what it declares, a redelivery changes nothing
+ * and gets the same reply, and a delivery while the database is unreachable
+ * is a 503 (so the Broker retries) that changes nothing.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { newId } from '../lib/ids.js';
 import { baseOptions } from '../lib/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../test/db.js';
 import { runStep, seedAccount, seedSlot, snapshot } from '../test/fixtures.js';
-import { cloudEvent, deliver, recordingLogger, serveDefinition, startSink, type ServedFunction, type Sink } from '../test/harness.js';
+import { cloudEvent, deliver, recordingLogger, serveDefinition, startSink, unreachable, type ServedFunction, type Sink } from '../test/harness.js';
 import { dig, isKind, loadDirectory, nameOf, subjectMatches, type Manifest } from '../knative/model/index.js';
 import { kubectlAvailable, renderKustomize } from '../knative/testing.js';
 import { REPO_ROOT } from '../knative/validate.js';
@@ -147,14 +148,19 @@ describe('every consumer of the saga map, delivered a real event', () => {
   let sink: Sink;
   let seeds: Seeds;
   const served = new Map<string, ServedFunction>();
+  /** The same functions with a database that is not there. */
+  const down = new Map<string, ServedFunction>();
   beforeAll(async () => {
     t = await createTestDatabase(20);
     sink = await startSink();
-    for (const fn of SAGA_FUNCTIONS) served.set(fn.name, await serveDefinition(fn, { DATABASE_URL: t.url, K_SINK: sink.url }));
+    for (const fn of SAGA_FUNCTIONS) {
+      served.set(fn.name, await serveDefinition(fn, { DATABASE_URL: t.url, K_SINK: sink.url }));
+      down.set(fn.name, await serveDefinition(fn, { DATABASE_URL: unreachable(t.url), K_SINK: sink.url }));
+    }
     seeds = { db: t.db, funded: (await seedAccount(t.db, 1_000_000)).id, poor: (await seedAccount(t.db, 0)).id, slot: await seedSlot(t.db, 1_000, 100) };
   });
   afterAll(async () => {
-    for (const s of served.values()) await s.close();
+    for (const s of [...served.values(), ...down.values()]) await s.close();
     await sink.close();
     await t.destroy();
   });
@@ -196,6 +202,25 @@ describe('every consumer of the saga map, delivered a real event', () => {
       expect(again.event?.id).toBe(answer.event?.id);
       expect(again.text).toBe(answer.text);
       expect(await snapshot(t.db)).toEqual(before);
+    },
+  );
+
+  it.each(SAGA_EDGES.map((edge) => [`${edge.event} → ${edge.subscriber}`, edge] as const))(
+    'a %s delivered while the database is unreachable is a 503 that changes nothing; the retry takes effect',
+    async (_, edge) => {
+      const event = cloudEvent(edge.event, await (SCENARIOS[edge.event] as Scenario<EventName>)(seeds));
+      const before = await snapshot(t.db);
+      sink.events.length = 0;
+      const failed = await deliver(down.get(edge.subscriber)!.url, event);
+      expect(failed.status).toBe(503);
+      expect(failed.body).toMatchObject({ status: 503 });
+      expect(failed.text).not.toMatch(/ECONNREFUSED|select|insert/i);
+      expect(failed.event).toBeUndefined();
+      expect(sink.events).toEqual([]);
+      expect(await snapshot(t.db)).toEqual(before);
+      const retried = await deliver(served.get(edge.subscriber)!.url, event);
+      expect(retried.status, retried.text).toBeLessThan(300);
+      expect(await snapshot(t.db)).not.toEqual(before);
     },
   );
 });

@@ -1,5 +1,5 @@
 import { CloudEvent } from 'cloudevents';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 
 type DeadLetter = {
@@ -17,8 +17,7 @@ type DeadLetter = {
 
 const TRIGGER = 'http://charge.ordersaga.svc.cluster.local';
 
-import { snapshot } from '../../test/fixtures.js';
-import { TEST_ADMIN_TOKEN, cloudEvent, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
+import { TEST_ADMIN_TOKEN, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
 import deadLetters from './index.js';
 
 describe('dead-letters', () => {

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { entityIdFor, newId } from '../../lib/ids.js';
-import { silentLogger } from '../../lib/log.js';
 import { CloudEvent } from 'cloudevents';
 
 import { runStep, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, request, serveDefinition, unreachable, useFunction } from '../../test/harness.js';
+import { cloudEvent, deliver, request, useFunction } from '../../test/harness.js';
 import placeOrder, { PING_TYPE } from './index.js';
 import { preferredWait } from './wait.js';
 

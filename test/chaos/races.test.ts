@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { checkInvariants } from '../../lib/invariants.js';
-import { mapLimit, outcomeOf, useChaosStack, waitUntilSettled, type ChaosStack } from './harness.js';
+import { mapLimit, outcomeOf, useChaosStack, waitUntilSettled } from './harness.js';
 import { clientSummary, invariantSummary, printReport } from './report.js';
 
 const BUYERS = 30;
