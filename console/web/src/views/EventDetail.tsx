@@ -3,6 +3,7 @@ import type { EventItem } from '../../../server/api-types.js';
 import { orderIdOf } from '../filters.js';
 import { clock, pretty } from '../format.js';
 import type { EventRow } from '../live.js';
+import { Table } from './Table.js';
 
 /** The attributes CloudEvents 1.0 defines; every other one is an extension. */
 const CORE = ['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema'];
@@ -59,33 +60,21 @@ export function EventDetail({ row, onClose }: { row: EventRow; onClose: () => vo
       {row.deliveries.length === 0 ? (
         <p class="muted">none seen</p>
       ) : (
-        <table class="deliveries">
-          <thead>
-            <tr>
-              <th>Trigger</th>
-              <th>to</th>
-              <th>attempt</th>
-              <th>status</th>
-              <th>ms</th>
-              <th>outcome</th>
+        <Table class="deliveries" head={['Trigger', 'to', 'attempt', 'status', 'ms', 'outcome']}>
+          {row.deliveries.map((d) => (
+            <tr class={`outcome-${d.outcome}`}>
+              <td>{d.trigger}</td>
+              <td>{d.deadLetterSink ? `dead-letter sink ${d.url}` : d.url}</td>
+              <td>{d.attempt}</td>
+              <td>{d.status ?? 'no answer'}</td>
+              <td>{d.ms}</td>
+              <td>
+                {d.outcome}
+                {d.reason ? ` (${d.reason})` : ''}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {row.deliveries.map((d) => (
-              <tr class={`outcome-${d.outcome}`}>
-                <td>{d.trigger}</td>
-                <td>{d.deadLetterSink ? `dead-letter sink ${d.url}` : d.url}</td>
-                <td>{d.attempt}</td>
-                <td>{d.status ?? 'no answer'}</td>
-                <td>{d.ms}</td>
-                <td>
-                  {d.outcome}
-                  {d.reason ? ` (${d.reason})` : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </aside>
   );

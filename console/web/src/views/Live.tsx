@@ -5,6 +5,7 @@ import { choicesOf, matches, NO_FILTERS, orderIdOf, type Filters } from '../filt
 import { clock, nameOfType, short } from '../format.js';
 import { deliverySummary, type EventRow, type LiveStore } from '../live.js';
 import { EventDetail } from './EventDetail.js';
+import { Table } from './Table.js';
 
 /** Each Trigger's outcome as a chip: ✓ delivered, ↻ retried, ✗ failed or dead-lettered. */
 export function DeliveryChips({ row }: { row: EventRow }) {
@@ -57,47 +58,35 @@ export function LiveView({ store, session }: { store: LiveStore; session: Sessio
         </span>
       </div>
       {!session.deliveries && <p class="muted">Delivery outcomes are not visible in a cluster.</p>}
-      <table class="feed">
-        <thead>
-          <tr>
-            <th>time</th>
-            <th>type</th>
-            <th>source</th>
-            <th>subject</th>
-            <th>id</th>
-            <th>deliveries</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((row) => {
-            const { attributes } = row.item;
-            const orderId = orderIdOf(attributes, row.item.data);
-            return (
-              <tr key={row.item.seq} class={selected === row ? 'selected' : ''} onClick={() => setSelected(row)} data-type={String(attributes.type)} data-subject={String(attributes.subject ?? '')}>
-                <td>{clock(row.item.at)}</td>
-                <td>
-                  {nameOfType(attributes.type)}
-                  {row.item.reply && <span class="muted"> (reply)</span>}
-                </td>
-                <td>{String(attributes.source)}</td>
-                <td>
-                  {orderId && orderId === attributes.subject ? (
-                    <a href={`#/orders/${orderId}`} onClick={(e) => e.stopPropagation()}>
-                      {short(orderId)}
-                    </a>
-                  ) : (
-                    String(attributes.subject ?? '')
-                  )}
-                </td>
-                <td title={String(attributes.id)}>{short(String(attributes.id))}</td>
-                <td>
-                  <DeliveryChips row={row} />
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table class="feed" head={['time', 'type', 'source', 'subject', 'id', 'deliveries']}>
+        {shown.map((row) => {
+          const { attributes } = row.item;
+          const orderId = orderIdOf(attributes, row.item.data);
+          return (
+            <tr key={row.item.seq} class={selected === row ? 'selected' : ''} onClick={() => setSelected(row)} data-type={String(attributes.type)} data-subject={String(attributes.subject ?? '')}>
+              <td>{clock(row.item.at)}</td>
+              <td>
+                {nameOfType(attributes.type)}
+                {row.item.reply && <span class="muted"> (reply)</span>}
+              </td>
+              <td>{String(attributes.source)}</td>
+              <td>
+                {orderId && orderId === attributes.subject ? (
+                  <a href={`#/orders/${orderId}`} onClick={(e) => e.stopPropagation()}>
+                    {short(orderId)}
+                  </a>
+                ) : (
+                  String(attributes.subject ?? '')
+                )}
+              </td>
+              <td title={String(attributes.id)}>{short(String(attributes.id))}</td>
+              <td>
+                <DeliveryChips row={row} />
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
       {rows.length === 0 && <p class="muted">No events yet. Place an order, or send one from the Send page.</p>}
       {selected && <EventDetail row={selected} onClose={() => setSelected(undefined)} />}
     </section>

@@ -6,6 +6,7 @@ import { clock, short } from '../format.js';
 import type { LiveStore } from '../live.js';
 import { OUTSIDE, sagaLayout } from '../saga-layout.js';
 import { WaterfallView } from './Waterfall.js';
+import { Table } from './Table.js';
 
 export function OrdersView({ store }: { store: LiveStore }) {
   const [orders, setOrders] = useState<Order[] | undefined>();
@@ -34,34 +35,22 @@ export function OrdersView({ store }: { store: LiveStore }) {
         <button type="submit">Open</button>
       </form>
       {error && <p class="error">{error}</p>}
-      <table>
-        <thead>
+      <Table head={['placed', 'order', 'status', 'seats', 'amount', 'account']}>
+        {(orders ?? []).map((o) => (
           <tr>
-            <th>placed</th>
-            <th>order</th>
-            <th>status</th>
-            <th>seats</th>
-            <th>amount</th>
-            <th>account</th>
+            <td>{clock(o.createdAt)}</td>
+            <td>
+              <a href={`#/orders/${o.id}`}>{o.id}</a>
+            </td>
+            <td>
+              <Status order={o} />
+            </td>
+            <td>{o.seats}</td>
+            <td>{o.amount}</td>
+            <td title={o.accountId}>{short(o.accountId)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {(orders ?? []).map((o) => (
-            <tr>
-              <td>{clock(o.createdAt)}</td>
-              <td>
-                <a href={`#/orders/${o.id}`}>{o.id}</a>
-              </td>
-              <td>
-                <Status order={o} />
-              </td>
-              <td>{o.seats}</td>
-              <td>{o.amount}</td>
-              <td title={o.accountId}>{short(o.accountId)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       {orders?.length === 0 && <p class="muted">No orders yet.</p>}
     </section>
   );
