@@ -3,14 +3,13 @@
  * test steps: once-only deliveries (inbox), the reply or K_SINK delivery of
  * what a step produced (outbox), and Idempotency-Key requests.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../test/db.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../test/db.js';
 import { snapshot } from '../test/fixtures.js';
 import { ConflictError, IdempotencyMismatchError, NotFoundError, ValidationError, fromDatabaseError } from './errors.js';
 import { newId } from './ids.js';
 import { change, consume, fingerprintOf, idempotent, requireIdempotencyKey, type IdempotencyKey } from './messaging.js';
 import { stepNamesOf, stepWrappers } from './messaging.sql.js';
-import { createSql, type Sql } from './pg.js';
 
 describe('the request fingerprint', () => {
   it('does not depend on the order of keys, at any depth', () => {
@@ -72,19 +71,9 @@ begin
 end $$;
 `;
 
-describe('a step run for a delivery (<step>__consume)', () => {
-  let t: TestDatabase;
-  let sql: Sql;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
-    sql = createSql({ url: t.url, poolMax: 10 });
-  });
-  afterAll(async () => {
-    await sql.end();
-    await t.destroy();
-  });
+const t = useTestDatabase({ setup: (db) => db.raw(TEST_STEPS + stepWrappers('test_step')) });
 
+describe('a step run for a delivery (<step>__consume)', () => {
   const delivery = () => ({ source: '/test', id: newId(), type: 'dev.ordersaga.test' });
 
   it.each([
@@ -93,7 +82,7 @@ describe('a step run for a delivery (<step>__consume)', () => {
     [3, 'several events: all for K_SINK, unpublished', 'sink'],
   ] as const)('with %i produced, answers %s', async (count, _, delivery_) => {
     const replyId = newId();
-    const consumed = await consume(sql, 'tester', delivery(), replyId, 'test_step', { events: count });
+    const consumed = await consume(t.sql, 'tester', delivery(), replyId, 'test_step', { events: count });
     expect(consumed.duplicate).toBe(false);
     expect(consumed.events).toHaveLength(count);
     const rows = await t.db('outbox').whereIn('id', consumed.events.map((e) => e.id)).select('delivery', 'published_at', 'id');
@@ -106,7 +95,7 @@ describe('a step run for a delivery (<step>__consume)', () => {
   });
 
   it('produces CloudEvents with the envelope of SPEC §2', async () => {
-    const [event] = (await consume(sql, 'tester', delivery(), newId(), 'test_step', { events: 1 })).events;
+    const [event] = (await consume(t.sql, 'tester', delivery(), newId(), 'test_step', { events: 1 })).events;
     expect(event).toEqual({
       specversion: '1.0',
       id: expect.any(String),
@@ -122,23 +111,23 @@ describe('a step run for a delivery (<step>__consume)', () => {
 
   it('a redelivery changes nothing and gets the reply the first delivery got', async () => {
     const d = delivery();
-    const first = await consume(sql, 'tester', d, newId(), 'test_step', { events: 1 });
+    const first = await consume(t.sql, 'tester', d, newId(), 'test_step', { events: 1 });
     const before = await snapshot(t.db);
-    const again = await consume(sql, 'tester', d, newId(), 'test_step', { events: 1 });
+    const again = await consume(t.sql, 'tester', d, newId(), 'test_step', { events: 1 });
     expect(again).toEqual({ duplicate: true, events: first.events });
     expect(await snapshot(t.db)).toEqual(before);
   });
 
   it('the same delivery to another consumer is its own', async () => {
     const d = delivery();
-    await consume(sql, 'tester', d, newId(), 'test_step', {});
-    expect((await consume(sql, 'other', d, newId(), 'test_step', {})).duplicate).toBe(false);
+    await consume(t.sql, 'tester', d, newId(), 'test_step', {});
+    expect((await consume(t.sql, 'other', d, newId(), 'test_step', {})).duplicate).toBe(false);
   });
 
   it('concurrent duplicates run the step once: the others wait, then get its reply', async () => {
     const d = delivery();
     const name = `race-${newId()}`;
-    const answers = await Promise.all(Array.from({ length: 6 }, () => consume(sql, 'tester', d, newId(), 'test_step', { events: 1, name, sleep: 0.05 })));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => consume(t.sql, 'tester', d, newId(), 'test_step', { events: 1, name, sleep: 0.05 })));
     expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
     expect(new Set(answers.map((a) => a.events[0]!.id)).size).toBe(1);
     expect(await t.db('slots').where({ name }).count()).toEqual([{ count: 1 }]);
@@ -147,27 +136,15 @@ describe('a step run for a delivery (<step>__consume)', () => {
   it('a step that fails records nothing, so the delivery can run again', async () => {
     const d = delivery();
     const before = await snapshot(t.db);
-    await expect(consume(sql, 'tester', d, newId(), 'test_step', { raise: 'OS404' })).rejects.toMatchObject({ code: 'OS404' });
+    await expect(consume(t.sql, 'tester', d, newId(), 'test_step', { raise: 'OS404' })).rejects.toMatchObject({ code: 'OS404' });
     expect(await snapshot(t.db)).toEqual(before);
-    expect((await consume(sql, 'tester', d, newId(), 'test_step', {})).duplicate).toBe(false);
+    expect((await consume(t.sql, 'tester', d, newId(), 'test_step', {})).duplicate).toBe(false);
   });
 });
 
 describe('a request under an Idempotency-Key (<step>__idempotent)', () => {
-  let t: TestDatabase;
-  let sql: Sql;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
-    sql = createSql({ url: t.url, poolMax: 10 });
-  });
-  afterAll(async () => {
-    await sql.end();
-    await t.destroy();
-  });
-
   const key = (overrides: Partial<IdempotencyKey> = {}): IdempotencyKey => ({ scope: newId(), key: 'k', fingerprint: 'f', ...overrides });
-  const run = (id: IdempotencyKey, input: unknown) => idempotent(sql, 'tester', id, 'test_step', input).catch((err: unknown) => Promise.reject(fromDatabaseError(err)));
+  const run = (id: IdempotencyKey, input: unknown) => idempotent(t.sql, 'tester', id, 'test_step', input).catch((err: unknown) => Promise.reject(fromDatabaseError(err)));
 
   it('runs the step the first time, then replays its response without running it', async () => {
     const id = key();
@@ -229,20 +206,8 @@ describe('a request under an Idempotency-Key (<step>__idempotent)', () => {
 });
 
 describe('a request that needs no key (<step>__change)', () => {
-  let t: TestDatabase;
-  let sql: Sql;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    await t.db.raw(TEST_STEPS + stepWrappers('test_step'));
-    sql = createSql({ url: t.url });
-  });
-  afterAll(async () => {
-    await sql.end();
-    await t.destroy();
-  });
-
   it('returns the result and its events, for K_SINK', async () => {
-    const { result, events } = await change(sql, 'tester', 'test_step', { events: 1 });
+    const { result, events } = await change(t.sql, 'tester', 'test_step', { events: 1 });
     expect(result).toEqual({ status: 201, body: { n: 'effect' } });
     expect(await t.db('outbox').where({ id: events[0]!.id }).first('delivery', 'published_at')).toEqual({ delivery: 'sink', published_at: null });
   });

@@ -1,35 +1,25 @@
 /** The functions' pool: prepared statements, transactions, and connections that break under them. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../test/db.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../test/db.js';
 import { isTransient } from './errors.js';
-import { createSql, type Sql } from './pg.js';
 
 describe('the pool', () => {
-  let t: TestDatabase;
-  let sql: Sql;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    sql = createSql({ url: t.url, poolMax: 2, applicationName: 'pg-test' });
-  });
-  afterAll(async () => {
-    await sql.end();
-    await t.destroy();
-  });
+  const t = useTestDatabase({ poolMax: 2, applicationName: 'pg-test' });
 
   it('runs a statement with values, and the same statement again prepared', async () => {
-    expect(await sql.query('select $1::int + 1 as n', [41])).toEqual([{ n: 42 }]);
-    expect(await sql.one('select $1::int + 1 as n', [1])).toEqual({ n: 2 });
+    expect(await t.sql.query('select $1::int + 1 as n', [41])).toEqual([{ n: 42 }]);
+    expect(await t.sql.one('select $1::int + 1 as n', [1])).toEqual({ n: 2 });
   });
 
   it('commits a transaction that resolves and rolls back one that throws', async () => {
-    await sql.query('create table if not exists kept (n int)');
-    await sql.transaction((tx) => tx.query('insert into kept values (1)'));
-    await expect(sql.transaction(async (tx) => (await tx.query('insert into kept values (2)'), Promise.reject(new Error('no'))))).rejects.toThrow('no');
-    expect(await sql.query('select n from kept')).toEqual([{ n: 1 }]);
+    await t.sql.query('create table if not exists kept (n int)');
+    await t.sql.transaction((tx) => tx.query('insert into kept values (1)'));
+    await expect(t.sql.transaction(async (tx) => (await tx.query('insert into kept values (2)'), Promise.reject(new Error('no'))))).rejects.toThrow('no');
+    expect(await t.sql.query('select n from kept')).toEqual([{ n: 1 }]);
   });
 
   it('survives the server ending a connection in the middle of a transaction: a transient error, then a working pool', async () => {
-    const failed = sql.transaction(async (tx) => {
+    const failed = t.sql.transaction(async (tx) => {
       const { pid } = (await tx.one<{ pid: number }>('select pg_backend_pid() as pid'))!;
       await t.db.raw('select pg_terminate_backend(?)', [pid]);
       await new Promise((r) => setTimeout(r, 100));
@@ -37,6 +27,6 @@ describe('the pool', () => {
     });
     const err = await failed.catch((e: unknown) => e);
     expect(isTransient(err), String(err)).toBe(true);
-    expect(await sql.one('select 1 as one')).toEqual({ one: 1 });
+    expect(await t.sql.one('select 1 as one')).toEqual({ one: 1 });
   });
 });

@@ -1,8 +1,9 @@
 /** A database of its own for each test file, cloned from the migrated template. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createDb, withDatabase, type Db } from '../lib/db.js';
+import { createSql, type Sql } from '../lib/pg.js';
 
 export interface TestDatabase {
   db: Db;
@@ -37,4 +38,31 @@ export async function createTestDatabase(poolMax = 10, { empty = false }: { empt
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
     },
   };
+}
+
+export interface DatabaseUnderTest extends TestDatabase {
+  /** A pool of lib/pg on the database, as the functions use. */
+  sql: Sql;
+}
+
+/**
+ * A fresh database for the tests of the enclosing describe (or file): made
+ * before them (then `setup` runs on it), dropped after them. Its members are
+ * there once the tests run.
+ */
+export function useTestDatabase(options: { poolMax?: number; applicationName?: string; setup?: (db: Db) => Promise<unknown> } = {}): DatabaseUnderTest {
+  const under = {} as DatabaseUnderTest;
+  let t: TestDatabase | undefined;
+  let sql: Sql | undefined;
+  beforeAll(async () => {
+    t = await createTestDatabase(options.poolMax);
+    await options.setup?.(t.db);
+    sql = createSql({ url: t.url, poolMax: options.poolMax ?? 10, applicationName: options.applicationName });
+    Object.assign(under, t, { sql });
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await t?.destroy();
+  });
+  return under;
 }

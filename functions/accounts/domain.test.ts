@@ -1,15 +1,11 @@
 /** Opening accounts, called directly. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { useTestDatabase } from '../../test/db.js';
 import { runStep } from '../../test/fixtures.js';
 import { OPEN_ACCOUNT } from './domain.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.destroy());
+const t = useTestDatabase();
 
 describe('accounts_open', () => {
   it('opens the account with a balance of 0 and announces account.created, once', async () => {

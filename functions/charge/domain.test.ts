@@ -2,17 +2,13 @@
  * Charging, called directly: each step routine against a real PostgreSQL,
  * table-driven over the balance, the wait and what was decided before.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { useTestDatabase } from '../../test/db.js';
 import { balanceOf, runStep, seedAccount } from '../../test/fixtures.js';
 import { CANCEL_PAYMENT, CHARGE_ORDER, EXPIRE_PAYMENTS, RESUME_PAYMENTS } from './domain.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.destroy());
+const t = useTestDatabase();
 
 const order = (accountId: string, amount: number, payWithin = 0) => ({ orderId: newId(), accountId, slotId: newId(), seats: 1, amount, payWithin });
 const outcome = async (step: string, input: unknown): Promise<Record<string, unknown>[]> =>

@@ -1,15 +1,11 @@
 /** Money in and out, called directly: table-driven over the balance and the movement id. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { useTestDatabase } from '../../test/db.js';
 import { balanceOf, runStep, seedAccount } from '../../test/fixtures.js';
 import { DEPOSIT, WITHDRAW } from './domain.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.destroy());
+const t = useTestDatabase();
 
 type Moved = { status: number; body: { balance: number } };
 

@@ -1,19 +1,18 @@
 /** Orders, called directly: placing, and every transition, table-driven from each status. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { useTestDatabase } from '../../test/db.js';
 import { runStep, seedAccount, seedSlot } from '../../test/fixtures.js';
 import { AWAIT_FUNDS, CANCEL_ORDER, CONFIRM_ORDER, PLACE_ORDER, REQUEST_CANCEL, type OrderStatus } from './domain.js';
 
-let t: TestDatabase;
 let account: string;
 let slot: string;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  account = (await seedAccount(t.db)).id;
-  slot = await seedSlot(t.db, 100, 250);
+const t = useTestDatabase({
+  setup: async (db) => {
+    account = (await seedAccount(db)).id;
+    slot = await seedSlot(db, 100, 250);
+  },
 });
-afterAll(() => t.destroy());
 
 const events = async (step: string, input: unknown) => (await runStep(t.db, step, input)).events.map((e) => e.name);
 const statusOf = async (orderId: string) => (await t.db('orders').where({ id: orderId }).first('status', 'reason', 'payment_deadline'));

@@ -1,15 +1,11 @@
 /** Seats, called directly: reserving and releasing, table-driven over what the slot holds and what was decided before. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
-import { createTestDatabase, type TestDatabase } from '../../test/db.js';
+import { useTestDatabase } from '../../test/db.js';
 import { runStep, seedSlot } from '../../test/fixtures.js';
 import { RELEASE_SEATS, RESERVE_SEATS } from './domain.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.destroy());
+const t = useTestDatabase();
 
 const placed = (slotId: string, seats: number) => ({ orderId: newId(), accountId: newId(), slotId, seats, amount: seats * 10 });
 const events = async (step: string, input: unknown): Promise<Record<string, unknown>[]> =>
