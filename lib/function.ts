@@ -13,6 +13,7 @@ import type { Consumed } from './messaging.js';
 import type { Publisher } from './publisher.js';
 import type { Queries, Sql } from './pg.js';
 import type { Tokens } from './auth.js';
+import type { SenderAuth } from './oidc.js';
 
 /** The dependencies every function is built on. */
 export interface Runtime {
@@ -21,6 +22,8 @@ export interface Runtime {
   sql: Sql;
   log: Logger;
   tokens: Tokens;
+  /** Knative's sender authentication: who may deliver events, and this function's token for K_SINK. */
+  senderAuth: SenderAuth;
   publisher: Publisher;
 }
 

@@ -183,10 +183,10 @@ async function toAnswer(res: Response): Promise<Answer> {
   return { status: res.status, headers, body, text, event };
 }
 
-/** POSTs `event` to `url` in binary (default) or structured mode. */
-export async function deliver(url: string, event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary'): Promise<Answer> {
+/** POSTs `event` to `url` in binary (default) or structured mode, with any further `headers`. */
+export async function deliver(url: string, event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary', headers: Record<string, string> = {}): Promise<Answer> {
   const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
-  const res = await fetch(url, { method: 'POST', headers: message.headers as Record<string, string>, body: message.body as string });
+  const res = await fetch(url, { method: 'POST', headers: { ...(message.headers as Record<string, string>), ...headers }, body: message.body as string });
   return toAnswer(res);
 }
 
