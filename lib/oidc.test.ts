@@ -12,7 +12,7 @@ import charge from '../functions/charge/index.js';
 import { ISSUER, startIssuer, type Issuer } from '../local/issuer.js';
 import { cloudEvent, deliver, recordingLogger, useFunction } from '../test/harness.js';
 import { ConfigError } from './config.js';
-import { TransientError, UnauthorizedError } from './errors.js';
+import { ForbiddenError, TransientError, UnauthorizedError } from './errors.js';
 import { silentLogger } from './log.js';
 import { createSenderAuth, type OidcConfig } from './oidc.js';
 
@@ -36,6 +36,7 @@ const enabled = (over: Partial<OidcConfig> = {}): OidcConfig => ({
   oidcIssuerCaFile: undefined,
   oidcIssuerTokenFile: undefined,
   oidcAudience: AUDIENCE,
+  oidcSenders: undefined,
   oidcTokenFile: undefined,
   ...over,
 });
@@ -71,6 +72,12 @@ describe('deliveries, with sender authentication enabled', () => {
     for (const [what, token] of Object.entries(tokens)) {
       await expect(auth().verify(bearer(token)), what).rejects.toBeInstanceOf(UnauthorizedError);
     }
+  });
+
+  it('are refused 403 from a subject OIDC_SENDERS does not name: a pod of another namespace with a token for this audience', async () => {
+    const sameNamespace = auth({ oidcSenders: 'system:serviceaccount:ordersaga:*' });
+    expect(await sameNamespace.verify(bearer(await issuer.token(BROKER, AUDIENCE)))).toBe(BROKER);
+    await expect(sameNamespace.verify(bearer(await issuer.token('system:serviceaccount:intruders:pod', AUDIENCE)))).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   it('are answered as a transient fault (503, retried) while the issuer cannot be reached', async () => {

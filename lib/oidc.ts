@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as jose, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { Agent, request } from 'undici';
 import { ConfigError, opt } from './config.js';
-import { TransientError, UnauthorizedError } from './errors.js';
+import { subjectContained } from '../knative/model/subjects.js';
+import { ForbiddenError, TransientError, UnauthorizedError } from './errors.js';
 import type { Logger } from './log.js';
 
 /** What every function reads for sender authentication. */
@@ -25,6 +26,7 @@ export const oidcOptions = {
   oidcIssuerCaFile: opt.optionalString('OIDC_ISSUER_CA_FILE', "CA certificates of the issuer's TLS certificate"),
   oidcIssuerTokenFile: opt.optionalString('OIDC_ISSUER_TOKEN_FILE', "bearer token for the issuer's discovery (the pod's own ServiceAccount token)"),
   oidcAudience: opt.optionalString('OIDC_AUDIENCE', "the audience a delivery's token must name: this Service's"),
+  oidcSenders: opt.optionalString('OIDC_SENDERS', "subjects a delivery's token may have, comma-separated, a trailing * matching any suffix (unset: any)"),
   oidcTokenFile: opt.optionalString('OIDC_TOKEN_FILE', 'the ServiceAccount token (audience: the Broker) sent with every event to K_SINK'),
 };
 
@@ -34,6 +36,7 @@ export interface OidcConfig {
   oidcIssuerCaFile: string | undefined;
   oidcIssuerTokenFile: string | undefined;
   oidcAudience: string | undefined;
+  oidcSenders: string | undefined;
   oidcTokenFile: string | undefined;
 }
 
@@ -43,6 +46,7 @@ export interface SenderAuth {
   /**
    * Checks a delivery's `Authorization` header; resolves to the token's subject (undefined when the feature is off).
    * @throws {UnauthorizedError} without a token, or with one that is not the issuer's, not for this audience, or expired
+   * @throws {ForbiddenError} for a subject OIDC_SENDERS does not name
    * @throws {TransientError} when the issuer's keys cannot be had
    */
   verify(authorization: string | undefined): Promise<string | undefined>;
@@ -66,20 +70,24 @@ export function createSenderAuth(config: OidcConfig, options: { log: Logger; sin
   if (missing.length > 0) throw new ConfigError(`AUTHENTICATION_OIDC is enabled, so these are required: ${missing.join(', ')}`);
   const keys = issuerKeys(config.oidcIssuer!, config.oidcIssuerCaFile, config.oidcIssuerTokenFile);
   const audience = config.oidcAudience!;
+  const senders = config.oidcSenders?.split(',').map((s) => s.trim()).filter(Boolean);
   let token: { value: string; readAt: number } | undefined;
 
   const verify = async (authorization: string | undefined): Promise<string | undefined> => {
     const jwt = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!jwt) throw new UnauthorizedError('A delivery needs Authorization: Bearer <JWT> (sender authentication is enabled)');
     const { issuer, keySet } = await keys.current();
+    let subject: string | undefined;
     try {
-      return (await jwtVerify(jwt, keySet, { issuer, audience })).payload.sub;
+      subject = (await jwtVerify(jwt, keySet, { issuer, audience })).payload.sub;
     } catch (err) {
       // A key the issuer added since: fetch its keys again, once in a while.
       if (err instanceof jose.JWKSNoMatchingKey && (await keys.refresh())) return verify(authorization);
       if (err instanceof jose.JOSEError) throw new UnauthorizedError(`The delivery's token is not valid: ${err.message}`);
       throw err;
     }
+    if (senders && !subjectContained(subject ?? '', senders)) throw new ForbiddenError(`${subject ?? 'A token without a subject'} may not deliver events here`);
+    return subject;
   };
 
   return {

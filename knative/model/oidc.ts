@@ -15,6 +15,9 @@ import { createHash } from 'node:crypto';
 import { dig, groupVersion, rec, str, subjectMatches, type Manifest } from './documents.js';
 import type { Destination } from './delivery.js';
 import type { AttributeValue, EventFilter } from './filters.js';
+import { subjectContained } from './subjects.js';
+
+export { subjectContained } from './subjects.js';
 
 /** The `authorization-mode` values of `config-features` (eventing `pkg/apis/feature`). */
 export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
@@ -55,10 +58,6 @@ export const AUTHENTICATABLE_KINDS: ReadonlySet<string> = new Set(
   ['ApiServerSource', 'ContainerSource', 'PingSource', 'SinkBinding'].map((k) => `sources.knative.dev/${k}`).concat('eventing.knative.dev/Trigger'),
 );
 
-/** `SubjectContained`: equal ignoring case, or a prefix when the allowed subject ends in `*`. */
-export function subjectContained(subject: string, allowed: readonly string[]): boolean {
-  return allowed.some((s) => s.toLowerCase() === subject.toLowerCase() || (s.endsWith('*') && subject.startsWith(s.slice(0, -1))));
-}
 
 /** What the authorization check needs of an EventPolicy (the model's EventPolicyModel). */
 export interface PolicyRule {
