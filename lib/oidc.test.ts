@@ -9,8 +9,8 @@ import path from 'node:path';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import charge from '../functions/charge/index.js';
-import { ISSUER, startIssuer, type Issuer } from '../local/issuer.js';
-import { cloudEvent, deliver, recordingLogger, useFunction } from '../test/harness.js';
+import { ISSUER, type Issuer } from '../local/issuer.js';
+import { cloudEvent, deliver, recordingLogger, useFunction, useIssuer } from '../test/harness.js';
 import { ConfigError } from './config.js';
 import { ForbiddenError, TransientError, UnauthorizedError } from './errors.js';
 import { silentLogger } from './log.js';
@@ -19,16 +19,14 @@ import { createSenderAuth, type OidcConfig } from './oidc.js';
 const AUDIENCE = 'serving.knative.dev/service/ordersaga/charge';
 const BROKER = 'system:serviceaccount:ordersaga:charge-on-slot-reserved-oidc-eventing.knative.dev-trigger';
 
-let dir: string;
+const held = useIssuer();
 let issuer: Issuer;
-beforeAll(async () => {
+let dir: string;
+beforeAll(() => {
+  issuer = held.issuer;
   dir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-oidc-'));
-  issuer = await startIssuer(dir);
 });
-afterAll(async () => {
-  await issuer.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const enabled = (over: Partial<OidcConfig> = {}): OidcConfig => ({
   authenticationOidc: 'enabled',

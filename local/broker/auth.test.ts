@@ -4,12 +4,10 @@
  * dispatcher authenticates to subscribers (`pkg/broker/filter/filter_handler.go`,
  * `pkg/kncloudevents`), against the stand-in's real issuer.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIssuer, type Issuer } from '../issuer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useIssuer } from '../../test/harness.js';
+import type { Issuer } from '../issuer.js';
 import { brokerManifest, post, testEvent, triggerManifest, useBrokerFixtures } from './testing.js';
 
 const BROKER_AUDIENCE = 'eventing.knative.dev/broker/ordersaga/default';
@@ -22,16 +20,9 @@ const policy = (name: string, subjects: string[], filters?: unknown[]) => ({
 });
 const account = (name: string, namespace = 'ordersaga') => `system:serviceaccount:${namespace}:${name}`;
 
-let dir: string;
+const held = useIssuer();
 let issuer: Issuer;
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-broker-auth-'));
-  issuer = await startIssuer(dir);
-});
-afterAll(async () => {
-  await issuer.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+beforeAll(() => void (issuer = held.issuer));
 
 describe('the ingress, with sender authentication on', () => {
   const fixtures = useBrokerFixtures();
