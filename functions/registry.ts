@@ -38,7 +38,7 @@ export const FUNCTIONS: readonly AnyDefinition[] = [...SAGA_FUNCTIONS, deadLette
  * event. They are Functions Framework targets of the same image, deployed
  * by the overlays (the local stand-in serves the console itself).
  */
-export const OBSERVERS = [{ name: 'console', publishes: true, load: async () => (await import('../console/server/function.js')).fromEnv }] as const;
+export const OBSERVERS = [{ name: 'console', publishes: true, relays: true, load: async () => (await import('../console/server/function.js')).fromEnv }] as const;
 
 /** The definition named `name`. */
 export function definitionOf(name: string): AnyDefinition {

@@ -2,9 +2,11 @@
  * ordersaga's own rules for its manifests, beyond what a cluster enforces:
  * each Service is tuned, probed, bounded and locked down; each Trigger states
  * its whole delivery with a dead-letter sink; nothing sets K_SINK by hand;
- * and the functions' connection pools fit the PostgreSQL they share.
+ * every Service has its own identity and audience for sender
+ * authentication; and the functions' connection pools fit the PostgreSQL
+ * they share.
  */
-import { arr, describe, dig, isKind, nameOf, namespaceOf, rec, str, type Manifest, type Problem } from './model/index.js';
+import { arr, audienceOf, describe, dig, isKind, nameOf, namespaceOf, readModel, rec, str, type Manifest, type Problem } from './model/index.js';
 
 /** The label that makes the SinkBinding give a Service K_SINK. */
 export const EMITS_LABEL = 'ordersaga.dev/emits';
@@ -67,7 +69,48 @@ export function checkConventions(docs: readonly Manifest[]): Problem[] {
     if (!str(dig(envNamed('FUNCTION_TARGET'), 'value'))) push(doc, `${at}.env`, 'FUNCTION_TARGET picks the function');
     if (dig(envNamed('NODE_ENV'), 'value') !== 'production') push(doc, `${at}.env`, 'NODE_ENV is production');
   }
-  return [...problems, ...budgetProblems(docs)];
+  return [...problems, ...senderAuthProblems(docs), ...budgetProblems(docs)];
+}
+
+/** The ConfigMap that tells the functions whether sender authentication is on (lib/oidc.ts). */
+export const OIDC_CONFIG_MAP = 'ordersaga-oidc';
+
+/**
+ * Sender authentication: each Service runs as a ServiceAccount of its own and names its audience, every Destination
+ * that points at one states that audience (a Knative Service announces none), every Service that sends to K_SINK
+ * mounts a projected token for the Broker, and the functions are told the feature's state as config-features has it.
+ */
+function senderAuthProblems(docs: readonly Manifest[]): Problem[] {
+  const problems: Problem[] = [];
+  const push = (doc: Manifest, path: string, message: string) => problems.push({ rule: 'convention', resource: describe(doc), path, message });
+  const serviceAudience = (name: string, ns: string) => audienceOf('serving.knative.dev', 'Service', ns, name);
+  const accounts = new Map<string, string>();
+  for (const doc of docs.filter(isKnativeService)) {
+    const [pod, c, at] = [dig(doc, 'spec', 'template', 'spec'), dig(doc, 'spec', 'template', 'spec', 'containers', '0'), 'spec.template.spec'];
+    const account = str(dig(pod, 'serviceAccountName'));
+    if (!account || !docs.some((d) => isKind(d, '', 'ServiceAccount') && nameOf(d) === account && namespaceOf(d) === namespaceOf(doc))) push(doc, `${at}.serviceAccountName`, 'run as a ServiceAccount of its own, declared in the manifests');
+    else if (accounts.has(account)) push(doc, `${at}.serviceAccountName`, `${account} is ${accounts.get(account)}'s ServiceAccount already`);
+    else accounts.set(account, nameOf(doc));
+    const value = (n: string) => dig(arr(dig(c, 'env')).find((e) => dig(e, 'name') === n), 'value');
+    if (value('OIDC_AUDIENCE') !== serviceAudience(nameOf(doc), namespaceOf(doc))) push(doc, `${at}.containers[0].env`, `OIDC_AUDIENCE is ${serviceAudience(nameOf(doc), namespaceOf(doc))}`);
+    if (dig(doc, 'metadata', 'labels', EMITS_LABEL) !== 'true') continue;
+    const tokens = arr(dig(c, 'volumeMounts')).flatMap((m) =>
+      arr(dig(arr(dig(pod, 'volumes')).find((v) => dig(v, 'name') === dig(m, 'name')), 'projected', 'sources')).map((s) => ({ file: `${String(dig(m, 'mountPath'))}/${String(dig(s, 'serviceAccountToken', 'path'))}`, audience: dig(s, 'serviceAccountToken', 'audience') })),
+    );
+    const broker = audienceOf('eventing.knative.dev', 'Broker', namespaceOf(doc), 'default');
+    if (!tokens.some((t) => t.audience === broker && t.file === value('OIDC_TOKEN_FILE'))) push(doc, `${at}.volumes`, `a Service that sends to K_SINK mounts a projected token for ${broker} and names its file in OIDC_TOKEN_FILE`);
+  }
+  const destinations = docs.flatMap((doc) =>
+    [['spec', 'subscriber'], ['spec', 'delivery', 'deadLetterSink'], ['spec', 'sink']].map((keys) => ({ doc, keys, dest: rec(dig(doc, ...keys)) })),
+  );
+  for (const { doc, keys, dest } of destinations.filter(({ dest }) => dig(dest, 'ref', 'kind') === 'Service' && String(dig(dest, 'ref', 'apiVersion')).startsWith('serving.knative.dev/'))) {
+    const expected = serviceAudience(String(dig(dest, 'ref', 'name')), str(dig(dest, 'ref', 'namespace')) ?? namespaceOf(doc));
+    if (dest!.audience !== expected) push(doc, `${keys.join('.')}.audience`, `a Knative Service announces no audience: state ${expected}`);
+  }
+  const told = docs.find((d) => isKind(d, '', 'ConfigMap') && nameOf(d) === OIDC_CONFIG_MAP);
+  const feature = readModel(docs).features['authentication-oidc'];
+  if (told && dig(told, 'data', 'AUTHENTICATION_OIDC') !== feature) push(told, 'data.AUTHENTICATION_OIDC', `config-features has authentication-oidc ${feature}: tell the functions the same`);
+  return problems;
 }
 
 /** Each Service's share of PostgreSQL connections: max-scale × its DB_POOL_MAX. */

@@ -6,13 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { CRON_CASES } from './model/cron.testcases.js';
 import { dig, type Manifest } from './model/index.js';
-import { allProblems, containerOf, named, sampleDocs } from './testing.js';
+import { allProblems, containerOf, devByHand, named, sampleDocs } from './testing.js';
 import { formatProblems, validateDocuments } from './validate.js';
 
 describe('the validator catches the mistakes it exists for', () => {
   type Mutation = { name: string; rule: string; path: string; mutate(docs: Manifest[]): void };
   const service = (docs: Manifest[], name: string) => named(docs, 'serving.knative.dev', 'Service', name);
   const trigger = (docs: Manifest[], name: string) => named(docs, 'eventing.knative.dev', 'Trigger', name);
+  const policy = (docs: Manifest[], name: string) => named(docs, 'eventing.knative.dev', 'EventPolicy', name);
   const set = (obj: unknown, keys: string[], value: unknown) => {
     const parent = dig(obj, ...keys.slice(0, -1)) as Record<string, unknown>;
     parent[keys[keys.length - 1]!] = value;
@@ -81,31 +82,52 @@ describe('the validator catches the mistakes it exists for', () => {
       mutate: (docs) => set(trigger(docs, 'notify-on-order-cancelled'), ['spec', 'filters'], [{ cesql: "type = 'dev.ordersaga.order.cancelled' AND" }]),
     },
     {
-      name: 'an EventPolicy while authentication-oidc is off',
+      name: 'an EventPolicy while authentication-oidc is off (the webhook refuses to create one)',
       rule: 'eventpolicy',
       path: '',
-      mutate: (docs) => docs.push({ apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec: { from: [{ sub: 'x' }] } }),
+      mutate: (docs) => set(named(docs, '', 'ConfigMap', 'config-features'), ['data', 'authentication-oidc'], 'disabled'),
     },
     {
-      name: 'an EventPolicy naming a ServiceAccount and a Broker that are not in the manifests',
+      name: 'functions told sender authentication is off while config-features has it on',
+      rule: 'convention',
+      path: 'data.AUTHENTICATION_OIDC',
+      mutate: (docs) => set(named(docs, '', 'ConfigMap', 'ordersaga-oidc'), ['data', 'AUTHENTICATION_OIDC'], 'disabled'),
+    },
+    {
+      name: 'an EventPolicy admitting a ServiceAccount that is not in the manifests',
       rule: 'reference',
+      path: 'spec.from[0].sub',
+      mutate: (docs) => set(policy(docs, 'accounts-sends'), ['spec', 'from'], [{ sub: 'system:serviceaccount:ordersaga:acounts' }]),
+    },
+    {
+      name: 'an EventPolicy naming a ServiceAccount by ref, which Knative never resolves (a no-op)',
+      rule: 'eventpolicy',
       path: 'spec.from[0].ref',
-      mutate: (docs) => {
-        const features = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } };
-        const ref = (apiVersion: string, kind: string, name: string) => ({ ref: { apiVersion, kind, name } });
-        const spec = { to: [ref('eventing.knative.dev/v1', 'Broker', 'default')], from: [ref('v1', 'ServiceAccount', 'place-order')] };
-        docs.push(features, { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec });
-      },
+      mutate: (docs) => set(policy(docs, 'accounts-sends'), ['spec', 'from'], [{ ref: { apiVersion: 'v1', kind: 'ServiceAccount', name: 'accounts' } }]),
     },
     {
       name: 'an EventPolicy whose target Broker is not in the manifests',
       rule: 'reference',
       path: 'spec.to[0].ref',
-      mutate: (docs) => {
-        const features = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } };
-        const spec = { to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'audit' } }], from: [{ sub: 'system:serviceaccount:ordersaga:*' }] };
-        docs.push(features, { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name: 'senders', namespace: 'ordersaga' }, spec });
-      },
+      mutate: (docs) => set(policy(docs, 'accounts-sends'), ['spec', 'to', '0', 'ref', 'name'], 'audit'),
+    },
+    {
+      name: 'a Trigger to a Knative Service that states no audience (no token would be sent)',
+      rule: 'convention',
+      path: 'spec.subscriber.audience',
+      mutate: (docs) => delete (dig(trigger(docs, 'charge-on-slot-reserved'), 'spec', 'subscriber') as Record<string, unknown>).audience,
+    },
+    {
+      name: 'two Services sharing one ServiceAccount',
+      rule: 'convention',
+      path: 'spec.template.spec.serviceAccountName',
+      mutate: (docs) => set(service(docs, 'charge'), ['spec', 'template', 'spec', 'serviceAccountName'], 'deposit'),
+    },
+    {
+      name: 'a Service sending to K_SINK without its projected token for the Broker',
+      rule: 'convention',
+      path: 'spec.template.spec.volumes',
+      mutate: (docs) => set(service(docs, 'accounts'), ['spec', 'template', 'spec', 'volumes'], []),
     },
     {
       name: 'a Trigger on a Broker that does not exist',
@@ -196,19 +218,10 @@ describe('the validator catches the mistakes it exists for', () => {
     expect(problems, formatProblems(problems)).toEqual([]);
   });
 
-  it('passes an EventPolicy admitting a ServiceAccount to the Broker once authentication-oidc is on', () => {
-    const docs = sampleDocs();
-    const ref = (apiVersion: string, kind: string, name: string) => ({ ref: { apiVersion, kind, name } });
-    docs.push(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } },
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'place-order', namespace: 'ordersaga' } },
-      {
-        apiVersion: 'eventing.knative.dev/v1alpha1',
-        kind: 'EventPolicy',
-        metadata: { name: 'senders', namespace: 'ordersaga' },
-        spec: { to: [ref('eventing.knative.dev/v1', 'Broker', 'default')], from: [ref('v1', 'ServiceAccount', 'place-order'), { sub: 'system:serviceaccount:ordersaga:*' }] },
-      },
-    );
+  it('without kubectl starts from what the dev overlay is made of, sender authentication on, which passes too', () => {
+    const docs = devByHand();
+    expect(docs.filter((d) => d.kind === 'EventPolicy').length).toBeGreaterThan(0);
+    expect(named(docs, '', 'ConfigMap', 'ordersaga-oidc').data).toMatchObject({ AUTHENTICATION_OIDC: 'enabled' });
     const problems = allProblems(docs);
     expect(problems, formatProblems(problems)).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dig, loadDirectory, nameOf } from './model/index.js';
-import { allProblems, BASE_DIR, byKind, envOf, KUBECTL, named, NO_KUBECTL, render, services, TARGETS, triggers } from './testing.js';
+import { allProblems, BASE_DIR, byKind, containerOf, envOf, KUBECTL, named, NO_KUBECTL, render, services, TARGETS, triggers } from './testing.js';
 import { checkConventions, connectionBudget, formatProblems, REPO_ROOT, sharedSchemasDir, validateDocuments, validateSkaffold, type Manifest } from './validate.js';
 
 describe('the shared schemas', () => {
@@ -156,8 +156,11 @@ describe('the manifests and the event catalogue agree', () => {
       const fromRefs = Object.fromEntries([...env].filter(([, e]) => e.valueFrom !== undefined).map(([k, e]) => [k, e.valueFrom]));
       const isConsole = nameOf(s) === 'console';
       expect(fromRefs, nameOf(s)).toEqual(isConsole ? { ...consoleRefs, ...admin } : { ...common, ...(extra[nameOf(s)] ?? {}) });
-      const values = isConsole ? ['CONSOLE_BASE_PATH', 'DEAD_LETTERS_URL', 'FUNCTION_TARGET', 'NODE_ENV'] : ['FUNCTION_TARGET', 'NODE_ENV'];
+      // Sender authentication: its own audience, and the projected token of a Service that sends to K_SINK.
+      const oidc = ['OIDC_AUDIENCE', ...(dig(s, 'metadata', 'labels', 'ordersaga.dev/emits') === 'true' ? ['OIDC_TOKEN_FILE'] : [])];
+      const values = [...(isConsole ? ['CONSOLE_BASE_PATH', 'DEAD_LETTERS_URL', 'FUNCTION_TARGET', 'NODE_ENV'] : ['FUNCTION_TARGET', 'NODE_ENV']), ...oidc].sort();
       expect([...env.keys()].filter((k) => !(k in fromRefs)).sort(), nameOf(s)).toEqual(values);
+      expect(containerOf(s).envFrom, nameOf(s)).toEqual([{ configMapRef: { name: 'ordersaga-oidc' } }]);
     }
   });
 

@@ -214,6 +214,7 @@ export function validateDocuments(docs: readonly unknown[], options: ValidateOpt
     if (isKind(doc, 'eventing.knative.dev', 'EventPolicy')) {
       arr(spec.to).forEach((to, i) => rec(dig(to, 'ref')) && report('reference', refProblems(rec(dig(to, 'ref'))!, `spec.to[${i}].ref`, namespace, index, 'to')));
       arr(spec.from).forEach((from, i) => rec(dig(from, 'ref')) && report('reference', refProblems(rec(dig(from, 'ref'))!, `spec.from[${i}].ref`, namespace, index, 'from')));
+      arr(spec.from).forEach((from, i) => report('reference', serviceAccountSubjectProblems(str(dig(from, 'sub')), `spec.from[${i}].sub`, index)));
     }
     if (isKind(doc, 'networking.k8s.io', 'Ingress')) report('ingress', ingressProblems(doc, namespace, index));
     if (isKind(doc, '', 'ConfigMap') || isKind(doc, '', 'Secret')) report('config', configProblems(doc));
@@ -284,6 +285,13 @@ function envReferenceProblems(doc: Manifest, namespace: string, index: Index): F
     });
   }
   return out;
+}
+
+/** A `sub` naming one ServiceAccount (no `*`) of a namespace these manifests fill must name one they declare. */
+function serviceAccountSubjectProblems(sub: string | undefined, at: string, index: Index): Finding[] {
+  const [, namespace, name] = /^system:serviceaccount:([^:*]+):([^:*]+)$/.exec(sub ?? '') ?? [];
+  if (!namespace || !name || !index.docs.some((d) => namespaceOf(d, '') === namespace) || index.find('', 'ServiceAccount', namespace, name)) return [];
+  return [{ path: at, message: `ServiceAccount ${namespace}/${name} is not in the manifests` }];
 }
 
 function subjectProblems(subject: unknown, namespace: string, index: Index): Finding[] {

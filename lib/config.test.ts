@@ -63,12 +63,16 @@ const BAD: [string, string][] = [
   ['PAYMENT_WAIT_SECONDS', '86401'],
   ['PAYMENT_WAIT_SECONDS', '-1'],
   ['MAILER_MODE', 'smtp'],
+  ['AUTHENTICATION_OIDC', 'yes'],
+  ['OIDC_ISSUER', 'not a url'],
 ];
 
 it('has a bad value for every variable a function checks', () => {
   const checked = new Set(FUNCTIONS.flatMap((fn) => (Object.values(fn.options) as Option<unknown>[]).map((o) => o.env)));
   // Free text: any value is a valid sender address or region name to SES's client.
   for (const free of ['MAILER_REGION', 'MAIL_FROM']) checked.delete(free);
+  // An audience, subjects and file paths: what they must be together is lib/oidc.test.ts's.
+  for (const free of ['OIDC_AUDIENCE', 'OIDC_SENDERS', 'OIDC_ISSUER_CA_FILE', 'OIDC_ISSUER_TOKEN_FILE', 'OIDC_TOKEN_FILE']) checked.delete(free);
   expect([...checked].sort()).toEqual([...new Set(BAD.map(([variable]) => variable))].sort());
 });
 

@@ -30,6 +30,12 @@ export class UnauthorizedError extends OrdersagaError {
   readonly title = 'Unauthorized';
 }
 
+export class ForbiddenError extends OrdersagaError {
+  override name = 'ForbiddenError';
+  readonly status = 403;
+  readonly title = 'Forbidden';
+}
+
 export class NotFoundError extends OrdersagaError {
   override name = 'NotFoundError';
   readonly status = 404;

@@ -13,6 +13,7 @@ import type { Consumed } from './messaging.js';
 import type { Publisher } from './publisher.js';
 import type { Queries, Sql } from './pg.js';
 import type { Tokens } from './auth.js';
+import type { SenderAuth } from './oidc.js';
 
 /** The dependencies every function is built on. */
 export interface Runtime {
@@ -21,6 +22,8 @@ export interface Runtime {
   sql: Sql;
   log: Logger;
   tokens: Tokens;
+  /** Knative's sender authentication: who may deliver events, and this function's token for K_SINK. */
+  senderAuth: SenderAuth;
   publisher: Publisher;
 }
 
@@ -115,17 +118,24 @@ export interface FunctionDefinition<S extends OptionSpec = OptionSpec, D = unkno
   emits: readonly EventName[];
   /**
    * It publishes to K_SINK (so a SinkBinding must give it one): a route or a
-   * source that produces events, a fan-out consumer, or `publishes: true`
-   * (the dead-letter sink's replay).
+   * source that produces events, a fan-out consumer, a relay, or
+   * `publishes: true`.
    */
   publishes: boolean;
+  /**
+   * It sends events of any type, not only its own: the reconciler's outbox
+   * sweep, a dead letter's replay. Sender authentication admits it for every
+   * type; every other function only for the types it emits.
+   */
+  relays: boolean;
   /** Releases what `setup` built. */
   teardown?(deps: D): Promise<void>;
 }
 
 // The dependencies' type comes from `setup` alone; handlers are checked against it.
-type DefinitionInput<S extends OptionSpec, D> = Omit<FunctionDefinition<S, D>, 'emits' | 'publishes' | 'sources' | 'routes' | 'consumes' | 'routines' | 'sink'> & {
+type DefinitionInput<S extends OptionSpec, D> = Omit<FunctionDefinition<S, D>, 'emits' | 'publishes' | 'relays' | 'sources' | 'routes' | 'consumes' | 'routines' | 'sink'> & {
   publishes?: true;
+  relays?: true;
   consumes?: Consumes<NoInfer<D>>;
   sources?: Record<string, SourceHandler<NoInfer<D>>>;
   routes?: Route<NoInfer<D>>[];
@@ -142,12 +152,14 @@ export function defineFunction<S extends OptionSpec, D>(input: DefinitionInput<S
   for (const consumer of Object.values(consumes) as Consumer<EventName, D>[]) consumer.emits.forEach((e) => emits.add(e));
   for (const source of Object.values(sources)) source.emits.forEach((e) => emits.add(e));
   for (const route of routes) route.emits?.forEach((e) => emits.add(e));
+  const relays = input.relays === true;
   const publishes =
+    relays ||
     input.publishes === true ||
     routes.some((r) => (r.emits ?? []).length > 0) ||
     Object.values(sources).some((source) => source.emits.length > 0) ||
     (Object.values(consumes) as Consumer<EventName, D>[]).some((consumer) => consumer.fanOut === true);
-  return { ...input, consumes, sources, routes, routines: input.routines ?? [], emits: [...emits].sort(), publishes };
+  return { ...input, consumes, sources, routes, routines: input.routines ?? [], emits: [...emits].sort(), publishes, relays };
 }
 
 /** A consumer whose work is one step routine over the event's data (or `input` of it). */

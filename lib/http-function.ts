@@ -146,6 +146,8 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
         throw new ValidationError(`The request body exceeds ${BODY_LIMIT_BYTES} bytes`);
       }
       if (req.method === 'POST' && isCloudEventRequest(req)) {
+        // Who sent it, before anything of it is read: 401 otherwise (final for Knative).
+        await rt.senderAuth.verify(req.header('authorization'));
         await handleEvent(req, res).catch(finalUnlessTransient);
       } else {
         await handleRoute(req, res).catch((err: unknown) => {

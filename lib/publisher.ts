@@ -26,9 +26,11 @@ export interface PublisherOptions {
   timeoutMs?: number;
   /** How long published marks gather before one statement writes them (0: at once, before `publish` resolves). */
   markDelayMs?: number;
+  /** The `Authorization` header for the sink, when sender authentication is on. */
+  authorization?: () => string | undefined;
 }
 
-export function createPublisher({ sql, sink, log, timeoutMs = 5000, markDelayMs = 20 }: PublisherOptions): Publisher {
+export function createPublisher({ sql, sink, log, timeoutMs = 5000, markDelayMs = 20, authorization }: PublisherOptions): Publisher {
   const agent = new Agent({ keepAliveTimeout: 4000, connections: 64, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   // Published marks gather for a moment and are written together: one
   // statement for many events (losing them only means the sweep sends again).
@@ -58,11 +60,13 @@ export function createPublisher({ sql, sink, log, timeoutMs = 5000, markDelayMs 
     async publish(events) {
       if (sink === undefined || events.length === 0) return [];
       const sent: string[] = [];
+      const auth = authorization?.();
       await Promise.all(
         events.map(async (event) => {
           const message = binaryMessage(event);
+          const headers = auth === undefined ? message.headers : { ...message.headers, authorization: auth };
           try {
-            const res = await request(sink, { method: 'POST', headers: message.headers, body: message.body, dispatcher: agent });
+            const res = await request(sink, { method: 'POST', headers, body: message.body, dispatcher: agent });
             await res.body.dump();
             if (res.statusCode >= 200 && res.statusCode < 300) sent.push(event.id);
             else log.warn('publish refused', { id: event.id, type: event.type, status: res.statusCode });

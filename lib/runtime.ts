@@ -8,6 +8,7 @@ import { opt, readConfig } from './config.js';
 import type { ConfigOf, FunctionDefinition, OptionSpec, Runtime } from './function.js';
 import { createHttpFunction, type HttpFunction } from './http-function.js';
 import { createLogger, type Logger } from './log.js';
+import { createSenderAuth, oidcOptions } from './oidc.js';
 import { createSql } from './pg.js';
 import { createPublisher } from './publisher.js';
 
@@ -17,6 +18,7 @@ export const baseOptions = {
   poolMax: opt.int('DB_POOL_MAX', 'database connections per instance', 5, 1, 200),
   sink: opt.optionalUrl('K_SINK', 'where produced events are sent (the Broker), injected by a SinkBinding'),
   tokenSecret: opt.secret('TOKEN_SECRET', 'key that signs bearer tokens', 32),
+  ...oidcOptions,
 };
 
 export type BaseConfig = ConfigOf<typeof baseOptions>;
@@ -30,12 +32,14 @@ export interface RuntimeOptions {
 export function createRuntime(name: string, config: BaseConfig, options: RuntimeOptions = {}): Runtime {
   const sql = createSql({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: name });
   const log = options.log ?? createLogger(name);
+  const senderAuth = createSenderAuth(config, { log, sink: config.sink });
   return {
     name,
     sql,
     log,
     tokens: createTokens(config.tokenSecret),
-    publisher: createPublisher({ sql, sink: config.sink, log, markDelayMs: options.markDelayMs }),
+    senderAuth,
+    publisher: createPublisher({ sql, sink: config.sink, log, markDelayMs: options.markDelayMs, authorization: senderAuth.sinkAuthorization }),
   };
 }
 

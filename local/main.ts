@@ -114,6 +114,9 @@ async function main(): Promise<void> {
     ...stack.processes().map((p) => `  ${p.name.padEnd(14)} http://127.0.0.1:${p.port}`),
     `  PostgreSQL     ${stack.embedded ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
     `  Admin token    ${stack.adminToken}`,
+    stack.operatorTokenFile
+      ? `  Senders        OIDC: only admitted senders reach the Broker; the operator's token is in ${stack.operatorTokenFile} (npm run send -- --type … -f key=value)`
+      : '  Senders        not authenticated (AUTHENTICATION_OIDC=enabled requires OIDC tokens)',
     `  Logs           ${stack.logsDir}/<service>.log`,
     config.chaosDuplicates || config.chaosShuffle === '1' ? `  CHAOS          duplicates=${JSON.stringify(config.chaosDuplicates)} shuffle=${config.chaosShuffle}` : '',
     `ready in ${Date.now() - started} ms${stack.initialised ? ' (first start: database created)' : ''}; Ctrl-C stops everything`,

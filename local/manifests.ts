@@ -5,6 +5,7 @@
  * K_SINK, PingSources, and the Ingress routes. The Broker reads the Brokers
  * and Triggers from the same documents. One source of truth for both worlds.
  */
+import path from 'node:path';
 import {
   arr,
   dig,
@@ -34,6 +35,10 @@ export interface ServiceSpec {
   env: Record<string, string>;
   /** The SinkBinding's sink, when one binds this Service (K_SINK). */
   sink?: Destination;
+  /** The ServiceAccount it runs as (`serviceAccountName`, else `default`). */
+  serviceAccount: string;
+  /** Its projected ServiceAccount tokens: where each is in the container, and for whom. */
+  projectedTokens: { path: string; audience?: string }[];
 }
 
 export interface IngressRoute {
@@ -64,8 +69,14 @@ function dataOf(docs: Manifest[], kind: 'ConfigMap' | 'Secret', name: string): R
   return { ...Object.fromEntries(data), ...(rec(doc.stringData) as Record<string, string> | undefined) };
 }
 
-function resolveEnv(docs: Manifest[], service: string, vars: unknown[]): Record<string, string> {
+function resolveEnv(docs: Manifest[], service: string, vars: unknown[], from: unknown[]): Record<string, string> {
   const env: Record<string, string> = {};
+  for (const source of from) {
+    const [kind, ref] = rec(dig(source, 'configMapRef')) ? (['ConfigMap', rec(dig(source, 'configMapRef'))] as const) : (['Secret', rec(dig(source, 'secretRef'))] as const);
+    const data = dataOf(docs, kind, String(ref?.name));
+    if (!data && ref?.optional !== true) throw new ManifestError(`Service ${service}: envFrom refers to ${kind} ${String(ref?.name)}, which the manifests do not define`);
+    Object.assign(env, data);
+  }
   for (const v of vars) {
     const name = str(dig(v, 'name')) ?? '';
     if (dig(v, 'value') !== undefined) {
@@ -84,6 +95,17 @@ function resolveEnv(docs: Manifest[], service: string, vars: unknown[]): Record<
   return env;
 }
 
+/** The container's mounted `serviceAccountToken` projections, as files in the container. */
+function projectedTokens(pod: unknown, container: unknown): ServiceSpec['projectedTokens'] {
+  return arr(dig(container, 'volumeMounts')).flatMap((mount) => {
+    const volume = arr(dig(pod, 'volumes')).find((v) => dig(v, 'name') === dig(mount, 'name'));
+    return arr(dig(volume, 'projected', 'sources'))
+      .map((source) => rec(dig(source, 'serviceAccountToken')))
+      .filter((token) => token !== undefined)
+      .map((token) => ({ path: path.posix.join(String(dig(mount, 'mountPath')), String(token.path)), audience: str(token.audience) }));
+  });
+}
+
 /** Derives the stand-in's topology from the manifests; refuses what Knative would refuse, or the stand-in cannot run. */
 export function topologyOf(docs: Manifest[], defaultNamespace = 'ordersaga'): Topology {
   const model = readModel(docs, { defaultNamespace });
@@ -98,7 +120,15 @@ export function topologyOf(docs: Manifest[], defaultNamespace = 'ordersaga'): To
       if (containers.length !== 1) throw new ManifestError(`Service ${name}: expected one container, found ${containers.length}`);
       const namespace = namespaceOf(doc, defaultNamespace);
       const binding = bindings.find((b) => subjectMatches(rec(dig(b, 'spec', 'subject')) ?? {}, [doc], namespaceOf(b, defaultNamespace)).length > 0);
-      return { name, namespace, env: resolveEnv(docs, name, arr(dig(containers[0], 'env'))), sink: rec(dig(binding, 'spec', 'sink')) as Destination | undefined };
+      const pod = dig(doc, 'spec', 'template', 'spec');
+      return {
+        name,
+        namespace,
+        env: resolveEnv(docs, name, arr(dig(containers[0], 'env')), arr(dig(containers[0], 'envFrom'))),
+        sink: rec(dig(binding, 'spec', 'sink')) as Destination | undefined,
+        serviceAccount: str(dig(pod, 'serviceAccountName')) ?? 'default',
+        projectedTokens: projectedTokens(pod, containers[0]),
+      };
     });
 
   const routes: IngressRoute[] = [];

@@ -17,6 +17,8 @@ export interface PingOptions {
   intervalSeconds?: number;
   /** The clock (tests move it). */
   now?: () => Date;
+  /** With sender authentication on: the `Authorization` a source's tick carries. */
+  authorization?: (source: PingSourceModel) => Promise<string | undefined>;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -38,13 +40,15 @@ export function pingRequest(source: PingSourceModel, time: Date): { headers: Rec
   return { headers, body: source.data ?? Buffer.alloc(0) };
 }
 
-export function startPingSources({ sources, sinkUrl, log, intervalSeconds, now = () => new Date() }: PingOptions): PingScheduler {
+export function startPingSources({ sources, sinkUrl, log, intervalSeconds, now = () => new Date(), authorization }: PingOptions): PingScheduler {
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   for (const source of sources) {
     const fire = async () => {
       const { headers, body } = pingRequest(source, now());
       try {
+        const auth = await authorization?.(source);
+        if (auth) headers.authorization = auth;
         const res = await fetch(sinkUrl(source), { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
         log.info('ping', { source: source.name, status: res.status });
       } catch (err) {

@@ -19,6 +19,7 @@ import { serveLocalConsole } from '../console/server/local.js';
 import { createBroker, type Broker } from './broker/index.js';
 import { createGateway } from './gateway.js';
 import { acquireLock } from './lock.js';
+import { senderAuthManifestsDir, senderAuthenticationOn, startLocalOidc } from './oidc.js';
 import { loadManifests, topologyOf, type Destination, type Topology } from './manifests.js';
 import { startPingSources, type PingScheduler } from './ping.js';
 import { checkPorts, type PortClaim } from './ports.js';
@@ -57,6 +58,8 @@ export interface Stack {
   consoleUrl: string | undefined;
   databaseUrl: string;
   adminToken: string;
+  /** With sender authentication on: the operator's token for the Broker. */
+  operatorTokenFile: string | undefined;
   embedded: boolean;
   /** Whether this start created the database cluster (first run). */
   initialised: boolean;
@@ -156,7 +159,10 @@ export async function startStack(config: StackConfig, log: Logger, cleanups: (()
 }
 
 async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<void>)[]): Promise<Stack> {
-  const topology = topologyOf(loadManifests(config.manifestsDir), NAMESPACE);
+  const base = loadManifests(config.manifestsDir);
+  // Sender authentication on: the EventPolicies and the feature, as the overlays add them.
+  const senderAuth = senderAuthenticationOn(config.env, base);
+  const topology = topologyOf(senderAuth ? [...base, ...loadManifests(senderAuthManifestsDir(config.manifestsDir))] : base, NAMESPACE);
   mkdirSync(config.dataDir, { recursive: true });
   // First of all: a second start on this folder touches nothing of the first's.
   const lock = acquireLock(config.dataDir, {
@@ -212,6 +218,9 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     databaseUrl = postgres.urlFor('ordersaga');
   }
   await migrate(config.root, databaseUrl);
+  const oidc = senderAuth ? await startLocalOidc(config.dataDir, NAMESPACE, BROKER) : undefined;
+  if (oidc) cleanups.push(() => oidc.issuer.close());
+  const oidcEnv = new Map(await Promise.all(topology.services.map(async (s) => [s.name, (await oidc?.envFor(s)) ?? {}] as const)));
 
   const ports = new Map<string, number>();
   for (const [i, service] of topology.services.entries()) {
@@ -258,6 +267,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         PORT: String(portOf(service.name)),
         DATABASE_URL: databaseUrl!,
         TOKEN_SECRET: tokenSecret,
+        ...oidcEnv.get(service.name),
         ...('ADMIN_TOKEN' in declared ? { ADMIN_TOKEN: adminToken } : {}),
         ...(service.sink ? { K_SINK: resolve(service.sink, service.namespace) } : {}),
       };
@@ -277,7 +287,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   // After the functions, so that it is drained before they stop.
   const makeBroker = () =>
-    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer });
+    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer, oidc: oidc?.issuer });
   let broker = makeBroker();
   await broker.listen(brokerPort);
   cleanups.push(() => broker.drain(10_000));
@@ -295,6 +305,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
       databaseUrl,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
       brokerUrl,
+      brokerAuthorization: oidc?.consoleAuthorization,
       adminToken,
       assetsDir: path.join(config.root, 'dist', 'console'),
       log,
@@ -308,6 +319,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     sinkUrl: (s) => resolve(s.sink, s.namespace),
     log,
     intervalSeconds: config.pingIntervalSeconds,
+    authorization: oidc?.pingAuthorization,
   });
   cleanups.push(async () => pings.stop());
 
@@ -331,6 +343,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     consoleUrl,
     databaseUrl,
     adminToken,
+    operatorTokenFile: oidc?.operatorTokenFile,
     embedded: postgres !== undefined,
     initialised: postgres?.initialised ?? false,
     logsDir,

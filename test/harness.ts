@@ -5,6 +5,9 @@
  * CloudEvents and JSON to them.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { http as registerHttp } from '@google-cloud/functions-framework';
@@ -19,6 +22,7 @@ import type { HttpFunction } from '../lib/http-function.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { functionFromEnv } from '../lib/runtime.js';
+import { startIssuer, type Issuer } from '../local/issuer.js';
 import { typeOf, type EventData, type EventName } from '../events/index.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -183,10 +187,10 @@ async function toAnswer(res: Response): Promise<Answer> {
   return { status: res.status, headers, body, text, event };
 }
 
-/** POSTs `event` to `url` in binary (default) or structured mode. */
-export async function deliver(url: string, event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary'): Promise<Answer> {
+/** POSTs `event` to `url` in binary (default) or structured mode, with any further `headers`. */
+export async function deliver(url: string, event: CloudEvent<unknown>, mode: 'binary' | 'structured' = 'binary', headers: Record<string, string> = {}): Promise<Answer> {
   const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
-  const res = await fetch(url, { method: 'POST', headers: message.headers as Record<string, string>, body: message.body as string });
+  const res = await fetch(url, { method: 'POST', headers: { ...(message.headers as Record<string, string>), ...headers }, body: message.body as string });
   return toAnswer(res);
 }
 
@@ -207,6 +211,20 @@ export async function request(
     headers['content-type'] ??= 'application/json';
   }
   return toAnswer(await fetch(url + path, { method, headers, body }));
+}
+
+/** The stand-in's token issuer, in a folder of its own, for the tests of the enclosing `describe` (or file). */
+export function useIssuer(): { readonly issuer: Issuer } {
+  const held = {} as { issuer: Issuer; dir: string };
+  beforeAll(async () => {
+    held.dir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-issuer-'));
+    held.issuer = await startIssuer(held.dir);
+  });
+  afterAll(async () => {
+    await held.issuer?.close();
+    rmSync(held.dir, { recursive: true, force: true });
+  });
+  return held;
 }
 
 /** A logger that keeps its lines, for tests that read what was logged. */

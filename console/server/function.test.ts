@@ -10,6 +10,10 @@ import { newId } from '../../lib/ids.js';
 import { createTestDatabase, type TestDatabase } from '../../test/db.js';
 import { serveFunction, TEST_ADMIN_TOKEN, type Served } from '../../test/harness.js';
 import type { EventItem } from './api-types.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startIssuer } from '../../local/issuer.js';
 import { fromEnv } from './function.js';
 import { builtPage, consoleClient, openStream } from './testing.js';
 
@@ -107,5 +111,24 @@ describe('the console as a Knative Service', () => {
     await client.signIn();
     const answer = await client.call('POST', '/api/send', { body: { name: 'account.requested', subject: 's', data: { email: 'a@example.com', name: 'A' } } });
     expect(answer.status).toBe(503);
+  });
+
+  it('with sender authentication on, takes the catch-all Trigger\'s deliveries only with the Broker\'s token for its audience', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-console-oidc-'));
+    const issuer = await startIssuer(dir);
+    const audience = 'serving.knative.dev/service/ordersaga/console';
+    const secured = await serveFunction(fromEnv(env({ AUTHENTICATION_OIDC: 'enabled', OIDC_ISSUER: issuer.url, OIDC_AUDIENCE: audience, OIDC_SENDERS: 'system:serviceaccount:ordersaga:*' })));
+    try {
+      const message = HTTP.binary(new CloudEvent({ id: newId(), type: 'dev.ordersaga.order.placed', source: '/ordersaga/place-order', data: {} }));
+      const deliver = (authorization?: string) =>
+        fetch(`${secured.url}/`, { method: 'POST', headers: { ...(message.headers as Record<string, string>), ...(authorization ? { authorization } : {}) }, body: message.body as string });
+      expect((await deliver()).status).toBe(401);
+      expect((await deliver(`Bearer ${await issuer.token('system:serviceaccount:elsewhere:x', audience)}`)).status).toBe(403);
+      expect((await deliver(`Bearer ${await issuer.token('system:serviceaccount:ordersaga:console-on-everything-oidc-eventing.knative.dev-trigger', audience)}`)).status).toBe(202);
+    } finally {
+      await secured.close();
+      await issuer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

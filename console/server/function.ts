@@ -10,6 +10,7 @@ import { opt, readConfig } from '../../lib/config.js';
 import { NotFoundError, ValidationError } from '../../lib/errors.js';
 import type { HttpFunction } from '../../lib/http-function.js';
 import { createLogger } from '../../lib/log.js';
+import { createSenderAuth, oidcOptions } from '../../lib/oidc.js';
 import { contentModeOf, decodeMessage, EventFormatError } from '../../local/broker/events.js';
 import { createDeadLetterSource } from './dead-letters.js';
 import { createLiveFeed } from './feed.js';
@@ -41,11 +42,13 @@ export const options = {
     },
   },
   assetsDir: opt.string('CONSOLE_ASSETS_DIR', "the built page (Vite's output)", 'dist/console'),
+  ...oidcOptions,
 };
 
 export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
   const config = readConfig(options, env);
   const log = createLogger('console');
+  const senderAuth = createSenderAuth(config, { log, sink: config.sink });
   const feed = createLiveFeed();
   const sagaMap = sagaMapOf();
   const orders = createOrderSource({ databaseUrl: config.databaseUrl, consumers: sagaMap.functions.map((f) => f.name), poolMax: config.poolMax });
@@ -56,7 +59,7 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
     feed,
     orders,
     deadLetters: createDeadLetterSource({ baseUrl: config.deadLettersUrl, adminToken: config.adminToken }),
-    sender: createEventSender({ brokerUrl: config.sink }),
+    sender: createEventSender({ brokerUrl: config.sink, authorization: senderAuth.sinkAuthorization }),
     traces: config.tracesUrl === undefined ? NO_TRACES : httpTraceSource(config.tracesUrl),
     assets: loadAssets(config.assetsDir),
     log,
@@ -73,6 +76,7 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): HttpFunction {
       }
       // The Trigger delivers to the root, which the Ingress never routes to.
       if (req.method === 'POST' && path === '/' && contentModeOf(req.headers) !== 'none') {
+        await senderAuth.verify(req.headers.authorization);
         try {
           feed.received(decodeMessage(req.headers, await readBody(req, EVENT_BODY_LIMIT)));
         } catch (err) {

@@ -22,6 +22,8 @@ export interface LocalConsoleOptions {
   databaseUrl: string;
   gatewayUrl: string;
   brokerUrl: string;
+  /** The console's `Authorization` for the Broker, when sender authentication is on. */
+  brokerAuthorization?: () => Promise<string>;
   adminToken: string;
   /** The built page (`dist/console`). */
   assetsDir: string;
@@ -56,7 +58,7 @@ export async function serveLocalConsole(options: LocalConsoleOptions): Promise<S
     feed: options.feed,
     orders,
     deadLetters: createDeadLetterSource({ baseUrl: options.gatewayUrl, adminToken: options.adminToken }),
-    sender: createEventSender({ brokerUrl: options.brokerUrl }),
+    sender: createEventSender({ brokerUrl: options.brokerUrl, authorization: options.brokerAuthorization }),
     traces: options.traces ?? NO_TRACES,
     assets: loadAssets(options.assetsDir),
     log: options.log,

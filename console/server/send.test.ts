@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataschemaOf } from '../../events/index.js';
 import { newId } from '../../lib/ids.js';
-import { pause } from '../../local/broker/testing.js';
+import { pause, startSubscriber } from '../../local/broker/testing.js';
 import type { EventItem } from './api-types.js';
 import { createEventSender } from './send.js';
 import { consoleClient, openStream, startTestConsole, type ConsoleClient, type TestConsole } from './testing.js';
@@ -70,6 +70,18 @@ describe('sending an event from the console', () => {
   it('refuses a body that is not JSON', async () => {
     const answer = await client.call('POST', '/api/send', { headers: { 'content-type': 'application/json' }, body: undefined });
     expect(answer.status).toBe(400);
+  });
+
+  it('sends with the console\'s own token when sender authentication is on, and a refusal is a 503 (nothing was taken)', async () => {
+    const broker = await startSubscriber((_, i) => ({ status: i === 0 ? 202 : 403 }));
+    try {
+      const sender = createEventSender({ brokerUrl: broker.url, authorization: async () => 'Bearer console-token' });
+      await sender.send({ name: 'order.requested', subject: 's', data: order() });
+      expect(broker.received[0]!.headers.authorization).toBe('Bearer console-token');
+      await expect(sender.send({ name: 'order.requested', subject: 's', data: order() })).rejects.toMatchObject({ status: 503, message: expect.stringContaining('403') });
+    } finally {
+      await broker.close();
+    }
   });
 
   it('answers 503, having sent nothing, when the Broker is not there', async () => {

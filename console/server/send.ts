@@ -27,18 +27,26 @@ const checkRequest = bodyValidator<SendRequest>({
   },
 });
 
-export function createEventSender({ brokerUrl, timeoutMs = 10_000 }: { brokerUrl: string | undefined; timeoutMs?: number }): EventSender {
+export interface EventSenderOptions {
+  brokerUrl: string | undefined;
+  timeoutMs?: number;
+  /** The console's `Authorization` for the Broker, when sender authentication is on. */
+  authorization?: () => Promise<string | undefined> | string | undefined;
+}
+
+export function createEventSender({ brokerUrl, timeoutMs = 10_000, authorization }: EventSenderOptions): EventSender {
   return {
     async send(request) {
       const { name, subject, data } = checkRequest(request);
       const event = makeEvent(CONSOLE_FUNCTION, { name: name as EventName, subject, data: data as never });
       if (brokerUrl === undefined) throw new TransientError('There is no Broker to send to (K_SINK is not set)');
       const message = HTTP.binary(event);
+      const auth = await authorization?.();
       let status: number;
       try {
         const res = await fetch(brokerUrl, {
           method: 'POST',
-          headers: message.headers as Record<string, string>,
+          headers: { ...(message.headers as Record<string, string>), ...(auth === undefined ? {} : { authorization: auth }) },
           body: message.body as string,
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -55,8 +55,8 @@ export default defineFunction({
   role: 'Keeps every event a Trigger gave up on, for an operator to read and replay.',
   options: { ...baseOptions, adminToken: opt.secret('ADMIN_TOKEN', 'token that may read and replay dead letters', 16) },
   setup: (_rt, config) => ({ adminToken: config.adminToken }),
-  // A replay sends the event back into the Broker through K_SINK.
-  publishes: true,
+  // A replay sends the event, of whatever type, back into the Broker through K_SINK.
+  relays: true,
   sink: (event, { rt }) => recordDeadLetter(rt, event),
   routes: [
     {

@@ -79,6 +79,8 @@ export default defineFunction({
     'slot.rejected': step(CANCEL_ORDER, ['order.cancelled'], 'cancels the order (sold_out, unknown_slot)'),
     'slot.released': step(CANCEL_ORDER, ['order.cancelled'], 'cancels the order with the reason its payment failed'),
   },
+  // The reconciler's sweep publishes every function's events the outbox still holds.
+  relays: true,
   sources: {
     [PING_TYPE]: {
       from: 'PingSource/reconciler',

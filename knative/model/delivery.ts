@@ -10,6 +10,8 @@ import { parseDuration } from './durations.js';
 export interface Destination {
   ref?: { kind: string; name: string; namespace?: string; apiVersion?: string };
   uri?: string;
+  /** The OIDC audience of the target, for one that announces none (`authentication-oidc`). */
+  audience?: string;
 }
 
 /** A checked DeliverySpec; destinations are still to be resolved. */

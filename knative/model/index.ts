@@ -11,8 +11,9 @@
 import { parse as parseYaml } from 'yaml';
 import { parseSchedule, type CronSchedule } from './cron.js';
 import { BROKER_DEFAULT_DELIVERY, readDelivery, type DeliverySpec, type Destination } from './delivery.js';
-import { arr, describe, dig, groupOf, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str, type Finding, type Manifest, type Problem } from './documents.js';
+import { arr, describe, dig, groupOf, groupVersion, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str, type Finding, type Manifest, type Problem } from './documents.js';
 import { compileFilters, type EventFilter } from './filters.js';
+import { AUTHENTICATABLE_KINDS, AUTHORIZATION_MODES, oidcSubjectOf } from './oidc.js';
 
 export * from './documents.js';
 export { parseDuration } from './durations.js';
@@ -20,6 +21,7 @@ export { isRefusal, parseSchedule, type CronRefusal, type CronSchedule } from '.
 export { backoffBefore, BROKER_DEFAULT_DELIVERY, isRetryable, type DeliverySpec, type Destination } from './delivery.js';
 export { ATTRIBUTE_NAME, compileFilters, lookupAttribute, type AttributeValue, type EventFilter, type FilterResult } from './filters.js';
 export { CesqlNonBooleanResultError } from './cesql/index.js';
+export { admits, audienceOf, AUTHORIZATION_MODES, childName, destinationAudience, oidcSubjectOf, policiesFor, subjectContained } from './oidc.js';
 
 /** Where a resource lives. */
 export interface Named {
@@ -49,15 +51,17 @@ export interface PingSourceModel extends Named {
   sink: Destination;
 }
 
-/** Who may send to what, for the `authentication-oidc` feature (enforced by a later change). */
+/** Who may send to what, for the `authentication-oidc` feature (`oidc.ts` applies it). */
 export interface EventPolicyModel extends Named {
   /** The targets; none means every target in the namespace. */
   to: { ref?: { apiVersion: string; kind: string; name: string }; selector?: Record<string, unknown> }[];
-  /** OIDC subjects admitted, a trailing `*` matching any suffix; a ServiceAccount ref is `system:serviceaccount:<ns>:<name>`. */
+  /** OIDC subjects admitted, a trailing `*` matching any suffix; a source or Trigger ref is the ServiceAccount Knative gives it. */
   subjects: string[];
-  /** Other references in `from`, whose identities the cluster resolves. */
+  /** References in `from` this model cannot resolve to a subject. */
   from: { apiVersion: string; kind: string; name: string; namespace: string }[];
   filter: EventFilter;
+  /** Every `from` resolved: Knative applies a policy only once it is ready. */
+  ready: boolean;
 }
 
 export type ModelProblem = Problem & { noop?: true };
@@ -74,6 +78,8 @@ export interface KnativeModel {
 
 /** The default install's `config-features` flags this model reads. */
 export const DEFAULT_FEATURES: Readonly<Record<string, string>> = { 'authentication-oidc': 'disabled', 'delivery-timeout': 'enabled', 'delivery-retryafter': 'disabled' };
+/** The default install's `default-authorization-mode`: what admits a sender when no EventPolicy applies. */
+export const DEFAULT_AUTHORIZATION_MODE = 'allow-same-namespace';
 
 export interface ModelOptions {
   /** Namespace of documents that name none. */
@@ -88,7 +94,14 @@ const knativeConfig = (docs: readonly Manifest[], name: string) => docs.find((d)
 /** Reads every Knative resource of `docs`; never throws on bad input, every refusal is a problem. */
 export function readModel(docs: readonly Manifest[], options: ModelOptions = {}): KnativeModel {
   const fallback = options.defaultNamespace ?? 'default';
-  const model: KnativeModel = { brokers: [], triggers: [], pingSources: [], eventPolicies: [], features: { ...DEFAULT_FEATURES }, problems: [] };
+  const model: KnativeModel = {
+    brokers: [],
+    triggers: [],
+    pingSources: [],
+    eventPolicies: [],
+    features: { ...DEFAULT_FEATURES, 'default-authorization-mode': DEFAULT_AUTHORIZATION_MODE },
+    problems: [],
+  };
   const report = (doc: Manifest, rule: string, findings: (Finding & { noop?: true })[]) => {
     for (const f of findings) model.problems.push({ rule, resource: describe(doc), ...f });
   };
@@ -107,6 +120,9 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
     if (namespaceOf(features, '') !== 'knative-eventing') report(features, 'config', [{ path: 'metadata.namespace', message: 'config-features takes effect only in namespace knative-eventing' }]);
     for (const [flag, value] of Object.entries(rec(features.data) ?? {})) {
       if (flag in DEFAULT_FEATURES && !['enabled', 'disabled', 'allowed'].includes(String(value))) report(features, 'config', [{ path: `data.${flag}`, message: 'a feature is enabled, disabled or allowed' }]);
+      if (flag === 'default-authorization-mode' && !(AUTHORIZATION_MODES as readonly string[]).includes(String(value))) {
+        report(features, 'config', [{ path: `data.${flag}`, message: `the default authorization mode is one of ${AUTHORIZATION_MODES.join(', ')}` }]);
+      }
       model.features[flag] = String(value);
     }
   }
@@ -152,6 +168,7 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
 
   for (const doc of docs.filter((d) => isKind(d, EVENTING, 'EventPolicy'))) {
     const policy = readEventPolicy(doc, namespaceOf(doc, fallback));
+    // The webhook refuses to create one (or change its spec) while the feature is off: "oidc-authentication feature not enabled".
     if (model.features['authentication-oidc'] !== 'enabled') policy.findings.push({ path: '', message: 'an EventPolicy needs the feature authentication-oidc enabled (config-features)' });
     report(doc, 'eventpolicy', policy.findings);
     model.eventPolicies.push(policy.model);
@@ -207,7 +224,7 @@ function readEventPolicy(doc: Manifest, namespace: string): { model: EventPolicy
   };
   const filters = compileFilters(spec, 'spec');
   findings.push(...filters.findings);
-  const model: EventPolicyModel = { namespace, name: nameOf(doc), to: [], subjects: [], from: [], filter: filters.filter };
+  const model: EventPolicyModel = { namespace, name: nameOf(doc), to: [], subjects: [], from: [], filter: filters.filter, ready: true };
   arr(spec.from).forEach((from, i) => {
     const [ref, sub] = [rec(dig(from, 'ref')), str(dig(from, 'sub'))];
     if (!ref === !sub) findings.push({ path: `spec.from[${i}]`, message: 'a from entry has a ref or a sub, exactly one' });
@@ -215,8 +232,15 @@ function readEventPolicy(doc: Manifest, namespace: string): { model: EventPolicy
     if (sub) model.subjects.push(sub);
     if (!ref) return;
     const r = reference(ref, `spec.from[${i}].ref`);
-    if (r.kind === 'ServiceAccount') model.subjects.push(`system:serviceaccount:${r.namespace}:${r.name}`);
-    else model.from.push(r);
+    const { group } = groupVersion(r.apiVersion);
+    // pkg/auth/event_policy.go resolves a ref through its `.status.auth`; a ServiceAccount has none, so the policy never becomes ready.
+    if (AUTHENTICATABLE_KINDS.has(`${group}/${r.kind}`)) return void model.subjects.push(oidcSubjectOf(group, r.kind, r.namespace, r.name));
+    model.from.push(r);
+    model.ready = false;
+    if (r.kind === 'ServiceAccount') {
+      const message = `a ServiceAccount has no .status.auth, so Knative never resolves this ref and never applies the policy; write sub: system:serviceaccount:${r.namespace}:${r.name}`;
+      findings.push({ path: `spec.from[${i}].ref`, message, noop: true });
+    }
   });
   arr(spec.to).forEach((to, i) => {
     const [ref, selector] = [rec(dig(to, 'ref')), rec(dig(to, 'selector'))];

@@ -108,6 +108,10 @@ describe('Broker defaults and config-features', () => {
     expect(readModel([features({ 'authentication-oidc': 'enabled' })]).features['authentication-oidc']).toBe('enabled');
     expect(messages([features({ 'authentication-oidc': 'yes' })])).toEqual(['data.authentication-oidc: a feature is enabled, disabled or allowed']);
     expect(messages([features({}, 'ordersaga')])).toEqual(['metadata.namespace: config-features takes effect only in namespace knative-eventing']);
+    expect(readModel([]).features['default-authorization-mode']).toBe(shared('features.yaml').data['default-authorization-mode']);
+    expect(messages([features({ 'default-authorization-mode': 'allow-some' })])).toEqual([
+      'data.default-authorization-mode: the default authorization mode is one of allow-all, allow-same-namespace, deny-all',
+    ]);
   });
 });
 
@@ -218,21 +222,30 @@ describe('Trigger filters', () => {
   });
 });
 
-// eventing pkg/apis/eventing/v1alpha1/eventpolicy_validation.go.
+// eventing pkg/apis/eventing/v1alpha1/eventpolicy_validation.go, and pkg/auth/event_policy.go for `from`.
 describe('EventPolicies', () => {
   const oidc = features({ 'authentication-oidc': 'enabled' });
   const serviceAccount = { ref: { apiVersion: 'v1', kind: 'ServiceAccount', name: 'place-order' } };
 
-  it('admits subjects and ServiceAccounts, on the targets it names', () => {
-    const model = readModel([oidc, policy({ to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' } }], from: [serviceAccount, { sub: 'system:serviceaccount:ns:*' }] })]);
+  it('admits subjects, and a source by the ServiceAccount Knative gives it, on the targets it names', () => {
+    const ping = { ref: { apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', name: 'tick' } };
+    const model = readModel([oidc, policy({ to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' } }], from: [ping, { sub: 'system:serviceaccount:ns:*' }] })]);
     expect(model.problems).toEqual([]);
-    expect(model.eventPolicies[0]).toMatchObject({ namespace: 'ns', name: 'p', subjects: ['system:serviceaccount:ns:place-order', 'system:serviceaccount:ns:*'] });
+    expect(model.eventPolicies[0]).toMatchObject({ namespace: 'ns', name: 'p', ready: true, subjects: ['system:serviceaccount:ns:tick-oidc-sources.knative.dev-pingsource', 'system:serviceaccount:ns:*'] });
     expect(model.eventPolicies[0]!.to[0]!.ref).toMatchObject({ kind: 'Broker', name: 'default' });
+  });
+
+  it('never applies a policy whose from names a ServiceAccount by ref: Knative reads a ref\'s .status.auth, which a ServiceAccount lacks', () => {
+    const model = readModel([oidc, policy({ from: [serviceAccount, { sub: 'system:serviceaccount:ns:x' }] })]);
+    expect(model.eventPolicies[0]).toMatchObject({ ready: false, subjects: ['system:serviceaccount:ns:x'] });
+    expect(model.problems).toEqual([expect.objectContaining({ rule: 'eventpolicy', path: 'spec.from[0].ref', noop: true })]);
+    expect(model.problems[0]!.message).toContain('write sub: system:serviceaccount:ns:place-order');
   });
 
   it.each([
     [{ from: [{}] }, 'spec.from[0]: a from entry has a ref or a sub, exactly one'],
     [{ from: [{ sub: 'a', ...serviceAccount }] }, 'spec.from[0]: a from entry has a ref or a sub, exactly one'],
+    [{ from: [{ sub: '*' }, { sub: 'x*' }, { sub: '*x' }] }, "spec.from[2].sub: '*' is only allowed as suffix"],
     [{ from: [{ sub: 'system:*:x' }] }, "spec.from[0].sub: '*' is only allowed as suffix"],
     [{ from: [{ ref: { kind: 'ServiceAccount', name: 'x' } }] }, 'spec.from[0].ref.apiVersion: apiVersion is required'],
     [{ to: [{}] }, 'spec.to[0]: a to entry has a ref or a selector, exactly one'],

@@ -17,8 +17,11 @@ import type { BrokerEvent, HttpMessage } from './events.js';
 import type { Semaphore } from './semaphore.js';
 import { SendError, type HttpResponse, type Sender } from './sender.js';
 
-/** A Trigger ready to dispatch: the model's, its subscriber (exactly as resolved: the `knativeerrordest` of a failure) and dead-letter sink as URLs. */
-export type TriggerRoute = Omit<TriggerModel, 'subscriber'> & { subscriber: string; deadLetterSink?: string };
+/**
+ * A Trigger ready to dispatch: the model's, its subscriber (exactly as resolved: the `knativeerrordest` of a failure) and
+ * dead-letter sink as URLs, the OIDC subject it sends as and the audiences of both (none: no token is sent).
+ */
+export type TriggerRoute = Omit<TriggerModel, 'subscriber'> & { subscriber: string; deadLetterSink?: string; identity: string; subscriberAudience?: string; deadLetterSinkAudience?: string };
 
 /** One attempt to deliver an event to a subscriber or a dead-letter sink, as the Broker reports it. */
 export interface DeliveryAttempt {
@@ -61,6 +64,8 @@ export interface DispatchContext {
   reply(event: BrokerEvent, headers: Record<string, string>): IngressError | undefined;
   /** The ingress URL of the Trigger's Broker, where replies go. */
   brokerUrl(): string;
+  /** With sender authentication on: the `Authorization` header of `subject` for `audience`. */
+  authorization?: (subject: string, audience: string) => Promise<string>;
 }
 
 /** How an attempt ended, judged by Knative's rules; `code` is reported as `knativeerrorcode` (500 when nothing came back). */
@@ -68,7 +73,16 @@ type Failure = { ok: false; code: number; body: Buffer; retryable: boolean; reas
 type Verdict = { ok: true; reply?: BrokerEvent } | Failure;
 
 /** Where an attempt goes, with the event as the subscriber or sink sees it (for the observer); `panic` fails every attempt unsent. */
-type AttemptTarget = { url: string; event: BrokerEvent; deadLetterSink: boolean; message: HttpMessage; judge: (response: HttpResponse) => Verdict; fields: Record<string, unknown>; panic?: string };
+type AttemptTarget = {
+  url: string;
+  audience: string | undefined;
+  event: BrokerEvent;
+  deadLetterSink: boolean;
+  message: HttpMessage;
+  judge: (response: HttpResponse) => Verdict;
+  fields: Record<string, unknown>;
+  panic?: string;
+};
 
 /**
  * Delivers `event` (as the ingress accepted it, TTL included) to the Trigger's subscriber. Never rejects: every
@@ -83,6 +97,7 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
   const message = encodeFor(outgoing, trigger.delivery);
   const result = await attemptWithRetries(context, trigger, {
     url: trigger.subscriber,
+    audience: trigger.subscriberAudience,
     event: outgoing,
     deadLetterSink: false,
     message: { headers: { ...headers, ...message.headers, [PREFER]: 'reply', [KN_NAMESPACE]: trigger.namespace }, body: message.body },
@@ -118,6 +133,7 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
   // Knative sends to the dead-letter sink with the same retry policy.
   const sunk = await attemptWithRetries(context, trigger, {
     url: trigger.deadLetterSink,
+    audience: trigger.deadLetterSinkAudience,
     event: deadLettered,
     deadLetterSink: true,
     message: { headers: { ...sinkHeaders, ...deadLetter.headers, [KN_NAMESPACE]: trigger.namespace }, body: deadLetter.body },
@@ -132,6 +148,12 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
     context.counters.failed += 1;
     context.log.error('undeliverable: the dead-letter sink failed too, event dropped', { ...outcome, reason: sunk.verdict.reason });
   }
+}
+
+/** The attempt's message, with the Trigger's token for the target's audience when sender authentication is on (`pkg/kncloudevents`). */
+async function authorized(context: DispatchContext, trigger: TriggerRoute, target: AttemptTarget): Promise<HttpMessage> {
+  if (!context.authorization || target.audience === undefined) return target.message;
+  return { headers: { ...target.message.headers, authorization: await context.authorization(trigger.identity, target.audience) }, body: target.message.body };
 }
 
 function encodeFor(event: BrokerEvent, delivery: DeliverySpec): HttpMessage {
@@ -152,7 +174,7 @@ async function attemptWithRetries(context: DispatchContext, trigger: TriggerRout
     let outcome: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders };
     try {
       if (target.panic) throw new Error(target.panic);
-      const response = await context.sender.post(target.url, target.message, { timeoutMs: policy.timeoutMs, signal: context.signal });
+      const response = await context.sender.post(target.url, await authorized(context, trigger, target), { timeoutMs: policy.timeoutMs, signal: context.signal });
       outcome = { verdict: target.judge(response), status: response.status, headers: response.headers };
     } catch (err) {
       outcome = { verdict: sendFailure(err) };

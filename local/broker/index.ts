@@ -13,7 +13,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from '../../lib/log.js';
-import { CesqlNonBooleanResultError, readModel, type Destination } from '../../knative/model/index.js';
+import { CesqlNonBooleanResultError, destinationAudience, oidcSubjectOf, readModel, type Destination } from '../../knative/model/index.js';
+import { senderCheck, type BrokerOidc } from './auth.js';
 import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
 import { BrokerConfigError, IngressError } from './errors.js';
 import { ARRIVAL_TIME, fromCloudEvent, ingressTtl, TTL, validated, withExtensions, type BrokerEvent } from './events.js';
@@ -23,6 +24,7 @@ import { createSender } from './sender.js';
 
 export { BrokerConfigError, IngressError } from './errors.js';
 export type { BrokerObserver, DeliveryAttempt } from './dispatcher.js';
+export type { BrokerOidc } from './auth.js';
 export type { Destination } from '../../knative/model/index.js';
 
 /** How to build a Broker. */
@@ -40,6 +42,8 @@ export interface BrokerOptions {
   defaultNamespace?: string;
   /** Told of every accepted event and every delivery attempt. */
   observer?: BrokerObserver;
+  /** Sender authentication (`authentication-oidc` enabled): the issuer whose tokens the ingress takes and deliveries carry. */
+  oidc?: BrokerOidc;
 }
 
 /** A running Broker stand-in. */
@@ -67,7 +71,7 @@ const SHUFFLE_MAX_DELAY_MS = 10;
  * @throws {BrokerConfigError} for manifests Knative would refuse or the stand-in cannot run.
  */
 export function createBroker(options: BrokerOptions): Broker {
-  const { log, chaos = {} } = options;
+  const { log, chaos = {}, oidc } = options;
   const concurrency = options.concurrencyPerTrigger ?? 32;
   const duplicates = chaos.duplicates;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new BrokerConfigError(`concurrencyPerTrigger must be a positive integer, got ${concurrency}`);
@@ -95,7 +99,8 @@ export function createBroker(options: BrokerOptions): Broker {
     };
     const reply = (event: BrokerEvent, headers: Record<string, string>) => acceptReply(broker, event, headers);
     for (const trigger of broker.triggers) {
-      contexts.set(trigger, { sender, log, observer: options.observer, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl });
+      const authorization = oidc && (async (subject: string, audience: string) => `Bearer ${await oidc.token(subject, audience)}`);
+      contexts.set(trigger, { sender, log, observer: options.observer, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl, authorization });
     }
   }
 
@@ -157,7 +162,7 @@ export function createBroker(options: BrokerOptions): Broker {
     counters.rejected += 1;
     log.warn('ingress refused a request', { status, reason, path });
   };
-  const handle = createIngress({ brokers, accept, draining: () => draining, rejected, maxEventBytes: MAX_EVENT_BYTES });
+  const handle = createIngress({ brokers, accept, draining: () => draining, rejected, maxEventBytes: MAX_EVENT_BYTES, checkSender: (broker) => broker.checkSender });
   const whenIdle = () => (counters.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
   log.info('broker configured', {
     ingress: [...brokers.values()].map((b) => `/${b.namespace}/${b.name}`),
@@ -210,7 +215,8 @@ function buildRoutes(options: BrokerOptions): Map<string, BrokerRoutes> {
   const refused = model.problems.filter((p) => !p.noop);
   if (refused.length > 0) throw new BrokerConfigError(refused.map((p) => `${p.resource}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
   for (const p of model.problems) options.log.warn('ignored by Knative', { resource: p.resource, path: p.path, reason: p.message });
-  const brokers = new Map(model.brokers.map((b): [string, BrokerRoutes] => [`${b.namespace}/${b.name}`, { namespace: b.namespace, name: b.name, triggers: [] }]));
+  const checkSender = (b: { namespace: string; name: string }) => options.oidc && senderCheck(options.oidc, model, options.manifests, b);
+  const brokers = new Map(model.brokers.map((b): [string, BrokerRoutes] => [`${b.namespace}/${b.name}`, { namespace: b.namespace, name: b.name, triggers: [], checkSender: checkSender(b) }]));
   for (const trigger of model.triggers) {
     const resolve = (destination: Destination, field: string) => {
       try {
@@ -221,7 +227,14 @@ function buildRoutes(options: BrokerOptions): Map<string, BrokerRoutes> {
       }
     };
     const sink = trigger.delivery.deadLetterSink;
-    const route = { ...trigger, subscriber: resolve(trigger.subscriber, 'spec.subscriber'), deadLetterSink: sink && resolve(sink, 'spec.delivery.deadLetterSink') };
+    const route = {
+      ...trigger,
+      subscriber: resolve(trigger.subscriber, 'spec.subscriber'),
+      deadLetterSink: sink && resolve(sink, 'spec.delivery.deadLetterSink'),
+      identity: oidcSubjectOf('eventing.knative.dev', 'Trigger', trigger.namespace, trigger.name),
+      subscriberAudience: destinationAudience(trigger.subscriber, trigger.namespace),
+      deadLetterSinkAudience: sink && destinationAudience(sink, trigger.namespace),
+    };
     brokers.get(trigger.broker)!.triggers.push(route);
   }
   return brokers;

@@ -6,6 +6,7 @@
  * valid CloudEvent, and only after that 404 for an unknown Broker.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SenderCheck } from './auth.js';
 import type { TriggerRoute } from './dispatcher.js';
 import { IngressError } from './errors.js';
 import { decodeMessage, type BrokerEvent, type EventFormatError } from './events.js';
@@ -16,6 +17,8 @@ export interface BrokerRoutes {
   namespace: string;
   name: string;
   triggers: TriggerRoute[];
+  /** With sender authentication on: who may send to it. */
+  checkSender?: SenderCheck;
 }
 
 /** What the ingress needs from the Broker around it. */
@@ -28,6 +31,8 @@ export interface IngressContext {
   /** Called once per refused request. */
   rejected(status: number, reason: string, path: string): void;
   maxEventBytes: number;
+  /** The sender check of a Broker, when sender authentication is on. */
+  checkSender(broker: BrokerRoutes): SenderCheck | undefined;
 }
 
 /** A node:http request listener serving the ingress of every Broker in `context`. */
@@ -56,7 +61,7 @@ export function createIngress(context: IngressContext): (req: IncomingMessage, r
     if (segments.length !== 3 || !namespace || !name) return refuse(400, `malformed path ${path}; POST events to /<namespace>/<broker>`);
 
     readBody(req, context.maxEventBytes).then(
-      (body) => {
+      async (body) => {
         let event: BrokerEvent;
         try {
           event = decodeMessage(req.headers, body);
@@ -65,6 +70,9 @@ export function createIngress(context: IngressContext): (req: IncomingMessage, r
         }
         const broker = context.brokers.get(`${namespace}/${name}`);
         if (!broker) return refuse(404, `no Broker ${namespace}/${name}`);
+        // Then who sent it (pkg/broker/ingress/ingress_handler.go): 401, 403.
+        const refused = await context.checkSender(broker)?.(req.headers.authorization, event);
+        if (refused) return refuse(refused.status, refused.message);
         if (context.draining()) return refuse(503, 'the Broker is shutting down');
         try {
           context.accept(broker, event, passThroughHeaders(req.headers));
