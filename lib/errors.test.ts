@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ConflictError, isTransient, TransientError, ValidationError } from './errors.js';
+import * as errors from './errors.js';
+import { ConflictError, isTransient, OrdersagaError, TransientError, ValidationError } from './errors.js';
 import { toProblem } from './problem.js';
 
 /** The error a real connection attempt gets, so the test follows what pg and Node actually throw. */
@@ -26,6 +27,33 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+describe('the named errors', () => {
+  const named = Object.entries(errors).filter(([, value]) => typeof value === 'function' && value.prototype instanceof OrdersagaError) as [string, new (m: string) => OrdersagaError][];
+
+  it.each(named)('%s is named for its class and answers with its status and title', (name, Named) => {
+    const err = name === 'ValidationError' ? new ValidationError('bad', [{ path: '/x', message: 'no' }]) : new Named('why');
+    expect(err.name).toBe(name);
+    expect(err).toBeInstanceOf(Error);
+    expect(toProblem(err)).toMatchObject({ status: err.status, title: err.title, detail: err.message });
+  });
+
+  it('answers each status the project uses, with the titles of RFC 9110', () => {
+    expect(Object.fromEntries(named.map(([name, Named]) => [name, `${new Named('x').status} ${new Named('x').title}`]))).toEqual({
+      ValidationError: '400 Bad Request',
+      UnauthorizedError: '401 Unauthorized',
+      ForbiddenError: '403 Forbidden',
+      NotFoundError: '404 Not Found',
+      MethodNotAllowedError: '405 Method Not Allowed',
+      ConflictError: '409 Conflict',
+      InsufficientFundsError: '409 Conflict',
+      IdempotencyInFlightError: '409 Conflict',
+      IdempotencyMismatchError: '422 Unprocessable Content',
+      TooManyRequestsError: '429 Too Many Requests',
+      TransientError: '503 Service Unavailable',
+    });
+  });
+});
 
 describe('isTransient', () => {
   it('treats a refused TCP connection as transient (503)', async () => {

@@ -3,7 +3,7 @@
  * retry behaviour: 4xx other than 404/408/409/429 is final; 5xx is retried.
  */
 
-/** Base of every error the project raises on purpose. */
+/** Base of every error the project raises on purpose; its name is its class's. */
 export abstract class OrdersagaError extends Error {
   /** HTTP status this error answers with. */
   abstract readonly status: number;
@@ -11,72 +11,55 @@ export abstract class OrdersagaError extends Error {
   abstract readonly title: string;
   /** Extra members for the problem document (e.g. ajv's errors). */
   readonly extensions: Record<string, unknown> = {};
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The base of the errors that answer with one HTTP status. */
+function answering(status: number, title: string) {
+  abstract class Answering extends OrdersagaError {
+    readonly status = status;
+    readonly title = title;
+  }
+  return Answering;
 }
 
 /** Bad input: malformed JSON, wrong types, unknown fields, an invalid event. Final. */
-export class ValidationError extends OrdersagaError {
-  override name = 'ValidationError';
-  readonly status = 400;
-  readonly title = 'Bad Request';
+export class ValidationError extends answering(400, 'Bad Request') {
   constructor(detail: string, readonly errors: readonly { path: string; message: string }[] = []) {
     super(detail);
     if (errors.length > 0) this.extensions.errors = errors;
   }
 }
 
-export class UnauthorizedError extends OrdersagaError {
-  override name = 'UnauthorizedError';
-  readonly status = 401;
-  readonly title = 'Unauthorized';
-}
+/** No credentials, or ones that are not valid. */
+export class UnauthorizedError extends answering(401, 'Unauthorized') {}
 
-export class ForbiddenError extends OrdersagaError {
-  override name = 'ForbiddenError';
-  readonly status = 403;
-  readonly title = 'Forbidden';
-}
+/** Valid credentials that do not allow what the request asks (a sender a policy does not admit, a failed CSRF check). */
+export class ForbiddenError extends answering(403, 'Forbidden') {}
 
-export class NotFoundError extends OrdersagaError {
-  override name = 'NotFoundError';
-  readonly status = 404;
-  readonly title = 'Not Found';
-}
+export class NotFoundError extends answering(404, 'Not Found') {}
 
-export class MethodNotAllowedError extends OrdersagaError {
-  override name = 'MethodNotAllowedError';
-  readonly status = 405;
-  readonly title = 'Method Not Allowed';
-}
+export class MethodNotAllowedError extends answering(405, 'Method Not Allowed') {}
 
 /** A business refusal that the caller can resolve (e.g. a balance too short). */
-export class ConflictError extends OrdersagaError {
-  override name = 'ConflictError';
-  readonly status = 409;
-  readonly title = 'Conflict';
-}
+export class ConflictError extends answering(409, 'Conflict') {}
 
-export class InsufficientFundsError extends ConflictError {
-  override name = 'InsufficientFundsError';
-}
+export class InsufficientFundsError extends ConflictError {}
 
 /** The same Idempotency-Key is being processed right now. */
-export class IdempotencyInFlightError extends ConflictError {
-  override name = 'IdempotencyInFlightError';
-}
+export class IdempotencyInFlightError extends ConflictError {}
 
 /** The same Idempotency-Key was used with a different request. */
-export class IdempotencyMismatchError extends OrdersagaError {
-  override name = 'IdempotencyMismatchError';
-  readonly status = 422;
-  readonly title = 'Unprocessable Content';
-}
+export class IdempotencyMismatchError extends answering(422, 'Unprocessable Content') {}
+
+/** Too many attempts in a short time (failed sign-ins). */
+export class TooManyRequestsError extends answering(429, 'Too Many Requests') {}
 
 /** A fault that may pass (database down, pool exhausted): retried by the Broker. */
-export class TransientError extends OrdersagaError {
-  override name = 'TransientError';
-  readonly status = 503;
-  readonly title = 'Service Unavailable';
-}
+export class TransientError extends answering(503, 'Service Unavailable') {}
 
 const TRANSIENT_PG_CLASSES = ['08', '53', '57', '58'];
 const TRANSIENT_PG_CODES = new Set(['40001', '40P01', '55P03']);

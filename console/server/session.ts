@@ -7,24 +7,12 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { OrdersagaError, UnauthorizedError } from '../../lib/errors.js';
+import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../../lib/errors.js';
+
+export { ForbiddenError, TooManyRequestsError };
 
 export const COOKIE_NAME = 'ordersaga_console';
 export const CSRF_HEADER = 'x-csrf-token';
-
-/** A request that may not do what it asks (a CSRF check failed). */
-export class ForbiddenError extends OrdersagaError {
-  override name = 'ForbiddenError';
-  readonly status = 403;
-  readonly title = 'Forbidden';
-}
-
-/** Too many failed sign-ins in a short time. */
-export class TooManyRequestsError extends OrdersagaError {
-  override name = 'TooManyRequestsError';
-  readonly status = 429;
-  readonly title = 'Too Many Requests';
-}
 
 export interface Session {
   id: string;
