@@ -2,36 +2,37 @@ import type { Knex } from 'knex';
 
 /** Accounts, their balances and the ledger that explains every balance. */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('accounts', (t) => {
-    t.uuid('id').primary();
-    t.text('email').notNullable();
-    t.text('name').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-  });
-  await knex.schema.createTable('balances', (t) => {
-    t.uuid('account_id').primary().references('accounts.id').onDelete('CASCADE');
-    t.bigInteger('balance').notNullable().defaultTo(0);
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.check('balance >= 0', [], 'balance_not_negative');
-  });
-  await knex.schema.createTable('ledger', (t) => {
-    t.uuid('id').primary();
-    t.uuid('account_id').notNullable().references('accounts.id').onDelete('CASCADE');
-    t.text('kind').notNullable();
-    t.bigInteger('amount').notNullable();
-    // The deposit, withdrawal or order this entry belongs to.
-    t.uuid('reference').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.check("kind in ('deposit', 'withdrawal', 'charge', 'refund')", [], 'ledger_kind');
-    t.check('amount > 0', [], 'ledger_amount_positive');
-    // One charge per order, one entry per deposit or withdrawal: a duplicate cannot move money twice.
-    t.unique(['kind', 'reference']);
-    t.index(['account_id']);
-  });
+  await knex.raw(`
+    create table accounts (
+      id uuid primary key,
+      email text not null,
+      name text not null,
+      created_at timestamptz not null default current_timestamp
+    );
+
+    create table balances (
+      account_id uuid primary key constraint balances_account_id_foreign references accounts (id) on delete cascade,
+      balance bigint not null default '0',
+      updated_at timestamptz not null default current_timestamp,
+      constraint balance_not_negative check (balance >= 0)
+    );
+
+    create table ledger (
+      id uuid primary key,
+      account_id uuid not null constraint ledger_account_id_foreign references accounts (id) on delete cascade,
+      kind text not null,
+      amount bigint not null,
+      reference uuid not null, -- the deposit, withdrawal or order this entry belongs to
+      created_at timestamptz not null default current_timestamp,
+      constraint ledger_kind check (kind in ('deposit', 'withdrawal', 'charge', 'refund')),
+      constraint ledger_amount_positive check (amount > 0),
+      -- One charge per order, one entry per deposit or withdrawal: a duplicate cannot move money twice.
+      constraint ledger_kind_reference_unique unique (kind, reference)
+    );
+    create index ledger_account_id_index on ledger (account_id);
+  `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.dropTable('ledger');
-  await knex.schema.dropTable('balances');
-  await knex.schema.dropTable('accounts');
+  await knex.raw('drop table ledger, balances, accounts');
 }

@@ -2,23 +2,25 @@ import type { Knex } from 'knex';
 
 /** The letters sent about orders: one per order, by construction. */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('notifications', (t) => {
-    t.uuid('id').primary();
-    t.uuid('order_id').notNullable().unique();
-    t.uuid('account_id').notNullable();
-    t.text('type').notNullable();
-    t.text('to').notNullable();
-    t.text('subject').notNullable();
-    t.text('body').notNullable();
-    t.text('status').notNullable();
-    t.text('message_id').notNullable();
-    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.check("type in ('happy', 'sorrow')", [], 'notification_type');
-    t.check("status in ('dry-run', 'sent')", [], 'notification_status');
-    t.index(['account_id', 'created_at']);
-  });
+  await knex.raw(`
+    create table notifications (
+      id uuid primary key,
+      order_id uuid not null constraint notifications_order_id_unique unique,
+      account_id uuid not null,
+      type text not null,
+      "to" text not null,
+      subject text not null,
+      body text not null,
+      status text not null,
+      message_id text not null,
+      created_at timestamptz not null default current_timestamp,
+      constraint notification_type check (type in ('happy', 'sorrow')),
+      constraint notification_status check (status in ('dry-run', 'sent'))
+    );
+    create index notifications_account_id_created_at_index on notifications (account_id, created_at);
+  `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.dropTable('notifications');
+  await knex.raw('drop table notifications');
 }

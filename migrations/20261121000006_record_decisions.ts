@@ -7,24 +7,26 @@ import type { Knex } from 'knex';
  * one never reserved).
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('payments', (t) => {
-    t.uuid('order_id').primary();
-    t.uuid('account_id').notNullable();
-    t.bigInteger('amount').notNullable();
-    t.text('outcome').notNullable();
-    t.timestamp('decided_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.check("outcome in ('charged', 'declined')", [], 'payment_outcome');
-  });
-  await knex.schema.createTable('slot_rejections', (t) => {
-    t.uuid('order_id').primary();
-    t.uuid('slot_id').notNullable();
-    t.text('reason').notNullable();
-    t.timestamp('rejected_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.check("reason in ('sold_out', 'unknown_slot')", [], 'slot_rejection_reason');
-  });
+  await knex.raw(`
+    create table payments (
+      order_id uuid primary key,
+      account_id uuid not null,
+      amount bigint not null,
+      outcome text not null,
+      decided_at timestamptz not null default current_timestamp,
+      constraint payment_outcome check (outcome in ('charged', 'declined'))
+    );
+
+    create table slot_rejections (
+      order_id uuid primary key,
+      slot_id uuid not null,
+      reason text not null,
+      rejected_at timestamptz not null default current_timestamp,
+      constraint slot_rejection_reason check (reason in ('sold_out', 'unknown_slot'))
+    );
+  `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.dropTable('slot_rejections');
-  await knex.schema.dropTable('payments');
+  await knex.raw('drop table slot_rejections, payments');
 }

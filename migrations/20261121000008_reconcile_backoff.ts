@@ -6,15 +6,9 @@ import type { Knex } from 'knex';
  * backlog, not a loss) is republished a few times, not on every tick.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('orders', (t) => {
-    t.timestamp('reconciled_at', { useTz: true });
-    t.integer('reconcile_attempts').notNullable().defaultTo(0);
-  });
+  await knex.raw('alter table orders add column reconciled_at timestamptz, add column reconcile_attempts integer not null default 0');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('orders', (t) => {
-    t.dropColumn('reconcile_attempts');
-    t.dropColumn('reconciled_at');
-  });
+  await knex.raw('alter table orders drop column reconcile_attempts, drop column reconciled_at');
 }
