@@ -78,6 +78,7 @@ function spawnStart(env: Record<string, string>, command: StartCommand = NPM_STA
       FUNCTIONS_PORT: '0',
       POSTGRES_PORT: '0',
       CONSOLE_PORT: '0',
+      OTLP_PORT: '0',
       LOG_FORMAT: 'json',
       ...env,
       ORDERSAGA_DATA_DIR: dataDir,
