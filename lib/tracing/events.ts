@@ -97,7 +97,8 @@ export async function producing<R>(
       firstTaken = true;
       span = first.updateName(`CloudEvents Create ${event.type}`);
     } else {
-      const own = spanContextOf(carried);
+      // An event that carries what the step was given is produced here, under the span at work.
+      const own = carried?.traceparent === inherited?.traceparent ? undefined : spanContextOf(carried);
       const elsewhere = own !== undefined && own.traceId !== current.spanContext().traceId;
       if (elsewhere) current.addLink({ context: own });
       span = tracer().startSpan(
