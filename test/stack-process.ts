@@ -18,6 +18,8 @@ export interface RunningStack {
   brokerUrl: string;
   databaseUrl: string;
   consoleUrl: string;
+  /** The stand-in's own trace receiver, when it runs one (no OTLP endpoint given, tracing on). */
+  tracesUrl: string | undefined;
   adminToken: string;
   dataDir: string;
   /** Milliseconds from spawning `npm start` (or the command given) to its ready line. */
@@ -152,6 +154,7 @@ export async function startStackProcess(
     gatewayUrl: string;
     brokerUrl: string;
     consoleUrl: string;
+    tracesUrl?: string;
     databaseUrl: string;
     processes: { name: string; pid: number; port: number }[];
   };
@@ -159,6 +162,7 @@ export async function startStackProcess(
     gatewayUrl: state.gatewayUrl,
     brokerUrl: state.brokerUrl,
     consoleUrl: state.consoleUrl,
+    tracesUrl: state.tracesUrl,
     databaseUrl: state.databaseUrl,
     processes: state.processes,
     pid: state.pid,
