@@ -34,7 +34,8 @@ export async function startFunctionTracing(env: NodeJS.ProcessEnv): Promise<() =
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req: IncomingMessage) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0]!) }),
       new UndiciInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // A pool's connects are not the saga's work: queries only.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
   sdk.start();

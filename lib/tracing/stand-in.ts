@@ -31,7 +31,7 @@ export async function startStandInTracing(env: NodeJS.ProcessEnv, exporter?: () 
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/resources'),
   ]);
-  const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY || 1000);
+  const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY || 500);
   const provider = async (service: string) =>
     new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service }),
