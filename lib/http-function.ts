@@ -59,7 +59,7 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
     const event = readCloudEvent(req);
     const source = def.sources[event.type];
     if (source || def.sink) {
-      await (source ? source.handle(event, ctx) : def.sink!(event, ctx));
+      await processing(event, () => (source ? source.handle(event, ctx) : def.sink!(event, ctx)));
       res.status(204).end();
       return;
     }

@@ -60,7 +60,8 @@ describe('one order, one trace, to any OTLP/HTTP receiver', () => {
   beforeAll(async () => {
     store = createTraceStore();
     receiver = await serveTraceReceiver(store, 0);
-    stack = await startStackProcess({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200' });
+    // http/json here; the stand-in's own receiver below gets the default, http/protobuf.
+    stack = await startStackProcess({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' });
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();

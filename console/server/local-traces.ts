@@ -6,13 +6,8 @@
  * console reads it. With an endpoint, every span goes there instead. With
  * OTEL_SDK_DISABLED=true, nothing is traced.
  */
-import { ExportResultCode } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { BrokerTracing } from '../../lib/tracing/broker.js';
-import { startStandInTracing } from '../../lib/tracing/stand-in.js';
-import { decodeTraceRequest } from './otlp.js';
-import { createTraceStore, serveTraceReceiver, type TraceStore } from './trace-store.js';
+import type { TraceStore } from './trace-store.js';
 
 export interface LocalTraces {
   /** The stand-in's own store, when it is the collector. */
@@ -32,27 +27,15 @@ const hasEndpoint = (env: NodeJS.ProcessEnv) => Boolean(env.OTEL_EXPORTER_OTLP_E
 /** Whether the stand-in would receive traces itself (and so needs OTLP_PORT). */
 export const receivesTraces = (env: NodeJS.ProcessEnv) => !isTracingDisabled(env) && !hasEndpoint(env);
 
-/** Spans straight into `store`, through the same OTLP/JSON reading as the receiver's. */
-export function storeExporter(store: TraceStore): SpanExporter {
-  return {
-    export(spans, done) {
-      try {
-        store.add(decodeTraceRequest('application/json', Buffer.from(JsonTraceSerializer.serializeRequest(spans)!)));
-        done({ code: ExportResultCode.SUCCESS });
-      } catch (err) {
-        done({ code: ExportResultCode.FAILED, error: err as Error });
-      }
-    },
-    shutdown: async () => undefined,
-  };
-}
-
 export async function startLocalTraces(env: NodeJS.ProcessEnv, port: number): Promise<LocalTraces> {
   const passed = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && e[1] !== undefined));
   if (isTracingDisabled(env)) return { functionEnv: () => passed, close: async () => undefined };
-  const store = receivesTraces(env) ? createTraceStore() : undefined;
-  const receiver = store && (await serveTraceReceiver(store, port));
-  const tracing = await startStandInTracing(env, store && (() => storeExporter(store)));
+  // Loaded only when tracing is on: the receiver's protobuf reader, the SDK.
+  const { startStandInTracing } = await import('../../lib/tracing/stand-in.js');
+  const local = receivesTraces(env) ? await import('./trace-store.js') : undefined;
+  const store = local?.createTraceStore();
+  const receiver = store && (await local!.serveTraceReceiver(store, port));
+  const tracing = await startStandInTracing(env, store && (() => local!.storeExporter(store)));
   return {
     store,
     receiverUrl: receiver?.url,

@@ -12,8 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Span } from './api-types.js';
-import { storeExporter } from './local-traces.js';
-import { createTraceStore, serveTraceReceiver, type TraceReceiver, type TraceStore } from './trace-store.js';
+import { createTraceStore, serveTraceReceiver, storeExporter, type TraceReceiver, type TraceStore } from './trace-store.js';
 import { isTrace } from './traces.js';
 
 /** Spans of one small saga-like trace, made by a real SDK and sent by `exporter`. */

@@ -11,6 +11,9 @@
  */
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { ExportResultCode } from '@opentelemetry/core';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Span, Trace } from './api-types.js';
 import { decodeTraceRequest, OtlpFormatError } from './otlp.js';
 import type { TraceSource } from './traces.js';
@@ -72,6 +75,21 @@ export function createTraceStore({ maxSpans = 20_000, maxSpansPerTrace = 2_000 }
     trace: async (traceId) => found(traceId.toLowerCase()),
     orderTrace: async (orderId) => found(bySubject.get(orderId.toLowerCase())),
     stats: () => ({ traces: traces.size, spans: spanCount, dropped }),
+  };
+}
+
+/** Spans straight into `store` (the stand-in's own), through the same OTLP/JSON reading as the receiver's. */
+export function storeExporter(store: TraceStore): SpanExporter {
+  return {
+    export(spans, done) {
+      try {
+        store.add(decodeTraceRequest('application/json', Buffer.from(JsonTraceSerializer.serializeRequest(spans)!)));
+        done({ code: ExportResultCode.SUCCESS });
+      } catch (err) {
+        done({ code: ExportResultCode.FAILED, error: err as Error });
+      }
+    },
+    shutdown: async () => undefined,
   };
 }
 
