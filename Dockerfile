@@ -28,4 +28,6 @@ EXPOSE 8080
 # Straight to the Functions Framework's entry point: no npx, which would
 # want a writable npm cache on a read-only root filesystem. PORT (8080) and
 # FUNCTION_TARGET come from the environment Knative gives the container.
-CMD ["node", "node_modules/@google-cloud/functions-framework/build/src/main.js", "--source=dist/functions.js"]
+# dist/tracing.js starts OpenTelemetry first (OTEL_* variables; nothing
+# loads with OTEL_SDK_DISABLED=true).
+CMD ["node", "--import=./dist/tracing.js", "node_modules/@google-cloud/functions-framework/build/src/main.js", "--source=dist/functions.js"]

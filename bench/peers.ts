@@ -10,7 +10,7 @@
  * checked by the same checker. Writes bench/results/peers.md and peers.json.
  *
  * BENCH_LEVELS, BENCH_SECONDS, BENCH_WARMUP_SECONDS as for `npm run bench`;
- * PEERS_SYSTEMS picks systems by id (e.g. `ordersaga,restate`);
+ * PEERS_SYSTEMS picks systems by id (e.g. `ordersaga,ordersaga-traced,restate`);
  * BENCH_BASELINE_CPU_MS the CPU per order the one-third target is against.
  */
 import { execFileSync } from 'node:child_process';
@@ -56,12 +56,17 @@ function systemNode(major: number): { path: string } | { missing: string } {
 
 /**
  * ordersaga's rows: the stack as `npm start` runs it, then variants of its
- * environment. Add a row here to measure another (e.g. `env: {...}` with
- * tracing on).
+ * environment. The main row (and the targets) run with tracing off; the
+ * traced row has OpenTelemetry in every function and the Broker's spans,
+ * into the stand-in's own receiver, so the two rows show its cost. The
+ * OpenTelemetry releases the project uses need Node 22 or newer: on Node 20
+ * tracing stays off.
  */
+const TRACING_OFF = { OTEL_SDK_DISABLED: 'true' };
 const ORDERSAGA_VARIANTS: OrdersagaVariant[] = [
-  { id: 'ordersaga', label: 'ordersaga' },
-  { id: 'ordersaga-node20', label: 'ordersaga (Node 20)', node: () => systemNode(20) },
+  { id: 'ordersaga', label: 'ordersaga', env: TRACING_OFF },
+  { id: 'ordersaga-traced', label: 'ordersaga, tracing on', env: { OTEL_SDK_DISABLED: 'false' } },
+  { id: 'ordersaga-node20', label: 'ordersaga (Node 20)', env: TRACING_OFF, node: () => systemNode(20) },
 ];
 
 interface Databases {
@@ -218,7 +223,9 @@ async function main(): Promise<number> {
   const unknown = wanted?.filter((id) => !SYSTEMS.some((s) => s.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`PEERS_SYSTEMS names no system ${unknown.join(', ')}; the systems are ${SYSTEMS.map((s) => s.id).join(', ')}`);
   const baselineCpuMs = Number(process.env.BENCH_BASELINE_CPU_MS ?? BASELINE_CPU_MS);
-  preparePeers();
+  // The peers' packages only when a peer is measured: ordersaga's rows alone need none of them.
+  const peersWanted = !wanted || wanted.some((id) => !id.startsWith('ordersaga'));
+  if (peersWanted) preparePeers();
 
   const server = await runPostgres(PORTS.postgres);
   const { adminUrl } = server;
@@ -242,7 +249,7 @@ async function main(): Promise<number> {
   const targets = targetsOf(results, settings.levels, baselineCpuMs);
   const heading =
     `## ordersaga, Restate and DBOS, side by side\n\n` +
-    `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (load average ${load} at the start); Node ${process.version}; PostgreSQL ${postgres}; ${peerVersions()}; ` +
+    `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (load average ${load} at the start); Node ${process.version}; PostgreSQL ${postgres}; ${peersWanted ? `${peerVersions()}; ` : ''}` +
     `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up; every order waited to its terminal status and its letter; ` +
     `1 in ${UNDERFUNDED_EVERY} accounts underfunded (its orders cancelled insufficient_funds, seats released). ` +
     `CPU per order: every process of the system plus PostgreSQL, from /proc.`;

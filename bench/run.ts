@@ -8,7 +8,9 @@
  * same level it runs the database-only bound: the very transactions an order
  * costs (the same domain code, inbox, outbox and idempotency records),
  * executed directly against the same PostgreSQL, with no HTTP and no Broker.
- * SPEC §7's invariants are checked after each level.
+ * SPEC §7's invariants are checked after each level. Tracing is off unless
+ * `--tracing` is given (then every function and the Broker trace into the
+ * stand-in's own receiver).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +30,8 @@ import { benchSettings, closedLoop, percentile, postJson, round, settledInvarian
 import { treeRssMb } from './rss.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** `npm run bench -- --tracing`: OpenTelemetry on in every function and the Broker (off by default, as the targets are measured). */
+const TRACING = process.argv.includes('--tracing');
 const { levels: LEVELS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = benchSettings();
 const PRICE = 100;
 
@@ -129,8 +133,8 @@ async function driveDatabase(url: string, customers: Customer[], slotId: string,
 }
 
 async function main() {
-  console.log(`ordersaga bench: levels ${LEVELS.join(', ')}, ${SECONDS} s each, on ${os.cpus().length} cores, Node ${process.version}`);
-  const stack = await startStackProcess({ LOG_FORMAT: 'json' });
+  console.log(`ordersaga bench: levels ${LEVELS.join(', ')}, ${SECONDS} s each, on ${os.cpus().length} cores, Node ${process.version}, tracing ${TRACING ? 'on' : 'off'}`);
+  const stack = await startStackProcess({ LOG_FORMAT: 'json', OTEL_SDK_DISABLED: TRACING ? 'false' : 'true' });
   const levels: LevelResult[] = [];
   try {
     const databaseUrl = stack.databaseUrl;
@@ -175,6 +179,7 @@ async function main() {
   const result = {
     at: new Date().toISOString(),
     machine: { cores: os.cpus().length, node: process.version },
+    tracing: TRACING,
     seconds_per_level: SECONDS,
     levels,
     ratio: top.ratio,

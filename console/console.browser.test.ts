@@ -2,7 +2,8 @@
  * The console in a real browser (`npm run test:browser`): Debian's Chromium
  * driven by playwright-core against a whole stack started as a user starts
  * it. It signs in, watches an order placed through the API arrive live,
- * opens its saga, replays a dead letter and sees the replay's outcome live.
+ * opens its saga and its trace (from the stand-in's own trace receiver),
+ * replays a dead letter and sees the replay's outcome live.
  * Screenshots go to .data/screenshots/ for people to look at.
  *
  * In CI (CI=true) a missing Chromium fails the run; elsewhere the file is
@@ -16,6 +17,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_NAMES } from '../events/index.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger } from '../lib/log.js';
 import { request } from '../test/harness.js';
@@ -113,8 +115,34 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
     expect(await laneOf('payment.charged')).toBe('charge');
     expect(await laneOf('order.confirmed')).toBe('place-order');
     expect(await laneOf('notification.sent')).toBe('notify');
-    await page.getByText('No trace was recorded for this order.').waitFor();
     await shot('04-order-saga');
+  });
+
+  it("draws the order's real trace, from the stand-in's own receiver: every function and the Broker's spans", async () => {
+    const waterfall = page.getByLabel('trace waterfall');
+    const expected = [
+      'place-order CloudEvents Create dev.ordersaga.order.placed',
+      'broker-ingress.knative-eventing broker:default.ordersaga',
+      'broker-filter.knative-eventing trigger:reserve-slot-on-order-placed.ordersaga',
+      'reserve-slot CloudEvents Process dev.ordersaga.order.placed',
+      'charge CloudEvents Process dev.ordersaga.slot.reserved',
+      'notify CloudEvents Process dev.ordersaga.order.confirmed',
+      'notify CloudEvents Create dev.ordersaga.notification.sent',
+    ];
+    const missing = async () => {
+      const text = (await waterfall.locator('.span .name').allTextContents()).join('\n');
+      return expected.filter((e) => !text.includes(e));
+    };
+    // Each process exports within an interval of its own: the page is opened again until every part is in.
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await waterfall.waitFor({ timeout: 5_000 }).catch(() => undefined);
+        return missing();
+      }, { timeout: 20_000 })
+      .toEqual([]);
+    expect(await waterfall.getAttribute('data-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+    await shot('04b-order-trace');
   });
 
   it('replays a dead letter and shows the outcome live', async () => {
@@ -156,7 +184,7 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
   it('renders the catalogue from events/asyncapi.yaml, and the send form refuses invalid data before sending', async () => {
     await page.goto(`${stack.consoleUrl}/#/catalogue`);
     await page.locator('#message-order\\.placed').waitFor();
-    expect(await page.locator('.message').count()).toBe(18);
+    expect(await page.locator('.message').count()).toBe(EVENT_NAMES.length);
     await shot('08-catalogue');
     await page.goto(`${stack.consoleUrl}/#/send`);
     await page.getByLabel('Type').selectOption('deposit.requested');
@@ -181,7 +209,7 @@ describe.skipIf(!present && !inCi)(`the console in Chromium${present ? '' : ` (s
     await shot('07-saga-diagram');
   });
 
-  describe('the trace of an order (fixture trace until a trace store exists)', () => {
+  describe('the waterfall of a fixture trace (a retried attempt among its spans)', () => {
     let served: ServedConsole;
     beforeAll(async () => {
       const trace = fixtureTrace(orderId);

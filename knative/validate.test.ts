@@ -159,8 +159,21 @@ describe('the manifests and the event catalogue agree', () => {
       // Sender authentication: its own audience, and the projected token of a Service that sends to K_SINK.
       const oidc = ['OIDC_AUDIENCE', ...(dig(s, 'metadata', 'labels', 'ordersaga.dev/emits') === 'true' ? ['OIDC_TOKEN_FILE'] : [])];
       const values = [...(isConsole ? ['CONSOLE_BASE_PATH', 'DEAD_LETTERS_URL', 'FUNCTION_TARGET', 'NODE_ENV'] : ['FUNCTION_TARGET', 'NODE_ENV']), ...oidc].sort();
-      expect([...env.keys()].filter((k) => !(k in fromRefs)).sort(), nameOf(s)).toEqual(values);
+      expect([...env.keys()].filter((k) => !(k in fromRefs) && !k.startsWith('OTEL_')).sort(), nameOf(s)).toEqual(values);
       expect(containerOf(s).envFrom, nameOf(s)).toEqual([{ configMapRef: { name: 'ordersaga-oidc' } }]);
+    }
+  });
+
+  it("sends every function's traces, and Knative's own, to one OpenTelemetry Collector", () => {
+    const observability = named(docs, '', 'ConfigMap', 'config-observability');
+    expect(dig(observability, 'metadata', 'namespace')).toBe('knative-eventing');
+    const endpoint = String(dig(observability, 'data', 'tracing-endpoint'));
+    expect(dig(observability, 'data', 'tracing-protocol')).toBe('http/protobuf');
+    expect(Number(dig(observability, 'data', 'tracing-sampling-rate'))).toBeGreaterThan(0);
+    for (const s of services(docs)) {
+      const env = envOf(s);
+      expect(`${env.get('OTEL_EXPORTER_OTLP_ENDPOINT')?.value}/v1/traces`, nameOf(s)).toBe(endpoint);
+      expect(env.get('OTEL_EXPORTER_OTLP_PROTOCOL')?.value, nameOf(s)).toBe('http/protobuf');
     }
   });
 
@@ -248,8 +261,11 @@ describe('the image', () => {
     expect(cmd).not.toBeNull();
     const argv = JSON.parse(cmd![1]!) as string[];
     expect(argv[0]).toBe('node');
-    expect(existsSync(path.join(REPO_ROOT, argv[1]!))).toBe(true);
+    expect(existsSync(path.join(REPO_ROOT, argv.find((a) => a.endsWith('/main.js'))!))).toBe(true);
     expect(argv).toContain('--source=dist/functions.js');
+    // OpenTelemetry starts first, from the preload the build writes.
+    expect(argv[1]).toBe('--import=./dist/tracing.js');
+    expect(readFileSync(path.join(REPO_ROOT, 'scripts', 'build.mjs'), 'utf8')).toContain("tracing: 'lib/tracing/preload.ts'");
   });
 
   it('runs as a non-root user', () => {

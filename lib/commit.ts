@@ -5,10 +5,14 @@
  */
 import type { RouteReply, RouteRequest, Runtime } from './function.js';
 import { change, fingerprintOf, idempotent, requireIdempotencyKey, type IdempotentOutcome } from './messaging.js';
+import { producing } from './tracing/events.js';
 
-/** Runs step `step` and publishes its events; returns the step's result. */
+/**
+ * Runs step `step` and publishes its events; returns the step's result. A
+ * request starts a saga: its events carry their producer span's context.
+ */
 export async function commitChange<T>(rt: Runtime, step: string, input: unknown): Promise<T> {
-  const { result, events } = await change<T>(rt.sql, rt.name, step, input);
+  const { result, events } = await producing(undefined, (trace) => change<T>(rt.sql, rt.name, step, input, trace), (r) => r.events);
   await rt.publisher.publish(events);
   return result;
 }
@@ -28,7 +32,8 @@ export async function commitIdempotent(
   holdSeconds = 0,
 ): Promise<IdempotentOutcome & { key: string; scope: string }> {
   const key = requireIdempotencyKey(req.header('idempotency-key'));
-  const outcome = await idempotent(rt.sql, rt.name, { scope, key, fingerprint: fingerprintOf(req.method, req.path, req.body), holdSeconds }, step, input);
+  const id = { scope, key, fingerprint: fingerprintOf(req.method, req.path, req.body), holdSeconds };
+  const outcome = await producing(undefined, (trace) => idempotent(rt.sql, rt.name, id, step, input, trace), (o) => o.events);
   await rt.publisher.publish(outcome.events);
   return { ...outcome, key, scope };
 }

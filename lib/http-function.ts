@@ -15,6 +15,8 @@ import { fromDatabaseError, MethodNotAllowedError, NotFoundError, OrdersagaError
 import type { Consumer, Context, FunctionDefinition, Route, RouteReply } from './function.js';
 import { newId } from './ids.js';
 import { consume, type Consumed } from './messaging.js';
+import type { Queries } from './pg.js';
+import { extensionOf, processing, producing } from './tracing/events.js';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
 
 /** Requests larger than this are refused with 400 (SPEC §3). */
@@ -44,6 +46,9 @@ function rawBodyOf(req: Request): Buffer {
   return (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
 }
 
+/** The events a delivery produced now (a duplicate's reply was produced before). */
+const producedBy = (consumed: Consumed) => (consumed.duplicate ? [] : consumed.events);
+
 /** Builds the Functions Framework handler of `def` over its runtime and dependencies. */
 export function createHttpFunction<D>(def: FunctionDefinition<never, D> | FunctionDefinition<any, D>, ctx: Context<D>): HttpFunction {
   const { rt } = ctx;
@@ -54,14 +59,18 @@ export function createHttpFunction<D>(def: FunctionDefinition<never, D> | Functi
     const event = readCloudEvent(req);
     const source = def.sources[event.type];
     if (source || def.sink) {
-      await (source ? source.handle(event, ctx) : def.sink!(event, ctx));
+      await processing(event, () => (source ? source.handle(event, ctx) : def.sink!(event, ctx)));
       res.status(204).end();
       return;
     }
     const incoming = readEvent(event, accepted);
     const consumer = def.consumes[incoming.name] as Consumer<EventName, D>;
     const replyId = newId();
-    const consumed = await consumer.handle({ event: incoming, consume: (step, input, on) => consume(on ?? rt.sql, rt.name, incoming, replyId, step, input) }, ctx);
+    const trace = extensionOf(event);
+    const run = (step: string, input: unknown, on?: Queries) => consume(on ?? rt.sql, rt.name, incoming, replyId, step, input, trace);
+    const consumed = await processing(event, () =>
+      consumer.handle({ event: incoming, consume: (step, input, on) => producing(trace, () => run(step, input, on), producedBy) }, ctx),
+    );
     checkProduced(consumer.emits, consumed);
     if (consumed.duplicate) rt.log.info('duplicate delivery', { type: event.type, id: event.id, source: event.source });
     if (consumed.events.length === 1 && (consumed.duplicate || consumed.events[0]!.id === replyId)) {

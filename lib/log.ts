@@ -2,8 +2,11 @@
  * The one logger of every process: pino. Functions write one JSON line per
  * record (what a cluster's log collector reads); the local stand-in prints
  * the same records as readable text, `HH:MM:SS.mmm message key=value …`,
- * unless asked for JSON. Secrets never go in `fields`.
+ * unless asked for JSON. A record written while a span is active carries
+ * its `trace_id` and `span_id` (OpenTelemetry's log fields), so logs join
+ * traces. Secrets never go in `fields`.
  */
+import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -23,7 +26,7 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Where lines go (default: standard output). */
   destination?: DestinationStream;
-  /** Fields added to every record, computed when it is written (e.g. the active trace). */
+  /** Fields added to every record, computed when it is written, beside the active trace's. */
   mixin?: () => Record<string, unknown>;
 }
 
@@ -52,6 +55,14 @@ function textDestination(): DestinationStream {
   }) as unknown as DestinationStream;
 }
 
+/** The active span's ids, for every record (none outside a traced request). */
+export function activeTraceFields(): Record<string, unknown> {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags & 1}` };
+}
+
 /** Wraps pino in the project's `(message, fields)` interface. */
 function wrap(p: Pino): Logger {
   return {
@@ -73,7 +84,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
         messageKey: 'message',
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
-        ...(options.mixin ? { mixin: options.mixin } : {}),
+        mixin: options.mixin ? () => ({ ...activeTraceFields(), ...options.mixin!() }) : activeTraceFields,
       },
       destination,
     ),

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from './errors.js';
 import type { Queries } from './pg.js';
+import type { TraceContext } from './tracing/context.js';
 
 /** A CloudEvent as a function produces it (SPEC §2), JSON-ready. */
 export interface SagaEvent {
@@ -39,15 +40,30 @@ export interface Delivered {
   type: string;
 }
 
-/** Runs step routine `step` for `delivered` at most once for consumer `fn`. */
-export async function consume(sql: Queries, fn: string, delivered: Delivered, replyId: string, step: string, input: unknown): Promise<Consumed> {
-  const row = await sql.one<{ duplicate: boolean; events: SagaEvent[] }>(`select * from ${step}__consume($1, $2, $3, $4, $5, $6)`, [
+/** The trace context argument of a wrapper: the events' distributed-tracing extension, or null. */
+const traceArgument = (trace: TraceContext | undefined) => (trace ? JSON.stringify(trace) : null);
+
+/**
+ * Runs step routine `step` for `delivered` at most once for consumer `fn`;
+ * the events it produces carry `trace` unless they carry their own.
+ */
+export async function consume(
+  sql: Queries,
+  fn: string,
+  delivered: Delivered,
+  replyId: string,
+  step: string,
+  input: unknown,
+  trace?: TraceContext,
+): Promise<Consumed> {
+  const row = await sql.one<{ duplicate: boolean; events: SagaEvent[] }>(`select * from ${step}__consume($1, $2, $3, $4, $5, $6, $7)`, [
     fn,
     delivered.source,
     delivered.id,
     delivered.type,
     replyId,
     JSON.stringify(input),
+    traceArgument(trace),
   ]);
   return { duplicate: row!.duplicate, events: row!.events };
 }
@@ -75,21 +91,22 @@ export interface IdempotentOutcome {
 }
 
 /** Runs step routine `step` once per key; a replay returns the stored response. */
-export async function idempotent(sql: Queries, fn: string, id: IdempotencyKey, step: string, input: unknown): Promise<IdempotentOutcome> {
-  const row = await sql.one<IdempotentOutcome>(`select * from ${step}__idempotent($1, $2, $3, $4, $5, $6)`, [
+export async function idempotent(sql: Queries, fn: string, id: IdempotencyKey, step: string, input: unknown, trace?: TraceContext): Promise<IdempotentOutcome> {
+  const row = await sql.one<IdempotentOutcome>(`select * from ${step}__idempotent($1, $2, $3, $4, $5, $6, $7)`, [
     fn,
     id.scope,
     id.key,
     id.fingerprint,
     id.holdSeconds ?? 0,
     JSON.stringify(input),
+    traceArgument(trace),
   ]);
   return row!;
 }
 
 /** Runs step routine `step` for a request that needs no key; returns its result and events. */
-export async function change<T>(sql: Queries, fn: string, step: string, input: unknown): Promise<{ result: T; events: SagaEvent[] }> {
-  const row = await sql.one<{ result: T; events: SagaEvent[] }>(`select * from ${step}__change($1, $2)`, [fn, JSON.stringify(input)]);
+export async function change<T>(sql: Queries, fn: string, step: string, input: unknown, trace?: TraceContext): Promise<{ result: T; events: SagaEvent[] }> {
+  const row = await sql.one<{ result: T; events: SagaEvent[] }>(`select * from ${step}__change($1, $2, $3)`, [fn, JSON.stringify(input), traceArgument(trace)]);
   return row!;
 }
 

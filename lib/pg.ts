@@ -73,6 +73,13 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
     async transaction(work) {
       const client = await pool.connect();
       let broken = false;
+      // The pool listens to idle connections only: one that breaks between
+      // this transaction's statements (the server restarted) must fail the
+      // next statement, not end the process with an unheard error.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('begin');
         const result = await work(queriesOf(client));
@@ -85,6 +92,7 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
         });
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

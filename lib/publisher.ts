@@ -10,6 +10,7 @@ import { binaryMessage } from './cloudevents.js';
 import type { Logger } from './log.js';
 import type { SagaEvent } from './messaging.js';
 import type { Sql } from './pg.js';
+import { publishing } from './tracing/events.js';
 
 export interface Publisher {
   /** Sends `events` to the sink; resolves with the ids it accepted. Never throws. */
@@ -66,7 +67,7 @@ export function createPublisher({ sql, sink, log, timeoutMs = 5000, markDelayMs 
           const message = binaryMessage(event);
           const headers = auth === undefined ? message.headers : { ...message.headers, authorization: auth };
           try {
-            const res = await request(sink, { method: 'POST', headers, body: message.body, dispatcher: agent });
+            const res = await publishing(event, () => request(sink, { method: 'POST', headers, body: message.body, dispatcher: agent }));
             await res.body.dump();
             if (res.statusCode >= 200 && res.statusCode < 300) sent.push(event.id);
             else log.warn('publish refused', { id: event.id, type: event.type, status: res.statusCode });

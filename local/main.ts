@@ -36,6 +36,7 @@ const options = {
   consolePort: opt.int('CONSOLE_PORT', 'port of the web console (0: any free port)', 8082, 0, 65535),
   functionsPort: opt.int('FUNCTIONS_PORT', 'first port of the function processes (0: free ports)', 8090, 0, 65535),
   postgresPort: opt.int('POSTGRES_PORT', 'port of the embedded PostgreSQL (0: any free port)', 5433, 0, 65535),
+  otlpPort: opt.int('OTLP_PORT', 'port of the trace receiver, without OTEL_EXPORTER_OTLP_ENDPOINT (0: any free port)', 4318, 0, 65535),
   databaseUrl: opt.optionalUrl('DATABASE_URL', 'use this PostgreSQL instead of the embedded one'),
   dataDir: opt.string('ORDERSAGA_DATA_DIR', 'where data, secrets and logs are kept', path.join(root, '.data')),
   // The same minimum lengths as the functions ask, so a bad value stops here, at once.
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       consolePort: config.consolePort,
       functionsPort: config.functionsPort,
       postgresPort: config.postgresPort,
+      otlpPort: config.otlpPort,
       databaseUrl: config.databaseUrl,
       adminToken: config.adminToken,
       tokenSecret: config.tokenSecret,
@@ -111,6 +113,7 @@ async function main(): Promise<void> {
     `  API gateway    ${stack.gatewayUrl}   (what http://arch.homework is in a cluster)`,
     `  Broker ingress ${stack.brokerUrl}   (kn event send --to ${stack.brokerUrl} ...)`,
     `  Console        ${stack.consoleUrl}   (sign in with the admin token)`,
+    `  Traces         ${stack.tracesUrl ? `${stack.tracesUrl}/v1/traces   (OTLP/HTTP; GET /traces/{id}, /orders/{id}/trace)` : process.env.OTEL_SDK_DISABLED === 'true' ? 'off (OTEL_SDK_DISABLED)' : `to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`}`,
     ...stack.processes().map((p) => `  ${p.name.padEnd(14)} http://127.0.0.1:${p.port}`),
     `  PostgreSQL     ${stack.embedded ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
     `  Admin token    ${stack.adminToken}`,

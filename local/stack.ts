@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import type { Logger } from '../lib/log.js';
 import { createLiveFeed } from '../console/server/feed.js';
 import { serveLocalConsole } from '../console/server/local.js';
+import { receivesTraces, startLocalTraces } from '../console/server/local-traces.js';
 import { createBroker, type Broker } from './broker/index.js';
 import { createGateway } from './gateway.js';
 import { acquireLock } from './lock.js';
@@ -38,6 +39,8 @@ export interface StackConfig {
   /** First port of the function processes (one each, consecutive); 0 picks free ports. */
   functionsPort: number;
   postgresPort: number;
+  /** The trace receiver's port, when the stand-in receives traces itself (0 picks a free one). */
+  otlpPort: number;
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   tokenSecret: string | undefined;
@@ -56,6 +59,8 @@ export interface Stack {
   brokerUrl: string;
   /** The web console, when one was asked for. */
   consoleUrl: string | undefined;
+  /** The stand-in's own OTLP/HTTP trace receiver, when no endpoint was given (and tracing is on). */
+  tracesUrl: string | undefined;
   databaseUrl: string;
   adminToken: string;
   /** With sender authentication on: the operator's token for the Broker. */
@@ -189,6 +194,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         what: `${service.name}, FUNCTIONS_PORT + ${i}`,
       })),
       ...(embedded ? [{ port: config.postgresPort, variable: 'POSTGRES_PORT', what: 'the embedded PostgreSQL' }] : []),
+      ...(receivesTraces(config.env) ? [{ port: config.otlpPort, variable: 'OTLP_PORT', what: 'the trace receiver' }] : []),
     ],
     // The processes of a stand-in that was just killed may still be letting go of their ports.
     lock.tookOver ? 5000 : 0,
@@ -247,6 +253,10 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     return destination.uri ? new URL(destination.uri, base + '/').toString() : base;
   };
 
+  // Before the functions, which export to it.
+  const traces = await startLocalTraces(config.env, await portOr(config.otlpPort));
+  cleanups.push(() => traces.close());
+
   // The console watches every Broker of this stack, a restarted one included.
   const feed = config.consolePort === undefined ? undefined : createLiveFeed();
 
@@ -264,6 +274,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         HOME: config.env.HOME ?? '',
         ...declared,
         ...overrides,
+        ...traces.functionEnv(service.name),
         PORT: String(portOf(service.name)),
         DATABASE_URL: databaseUrl!,
         TOKEN_SECRET: tokenSecret,
@@ -274,7 +285,12 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
       return {
         name: service.name,
         command: process.execPath,
-        args: [...config.functionNodeFlags, `--import=${pathToFileURL(path.join(config.root, 'dist', 'child-guard.js')).href}`, frameworkMain, `--source=${source}`],
+        args: [
+          ...config.functionNodeFlags,
+          ...['child-guard.js', 'tracing.js'].map((preload) => `--import=${pathToFileURL(path.join(config.root, 'dist', preload)).href}`),
+          frameworkMain,
+          `--source=${source}`,
+        ],
         env,
         port: portOf(service.name),
         logFile: path.join(logsDir, `${service.name}.log`),
@@ -287,7 +303,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   // After the functions, so that it is drained before they stop.
   const makeBroker = () =>
-    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer, oidc: oidc?.issuer });
+    createBroker({ manifests: topology.manifests, resolve, log, chaos: config.chaos, defaultNamespace: NAMESPACE, observer: feed?.observer, oidc: oidc?.issuer, tracing: traces.broker });
   let broker = makeBroker();
   await broker.listen(brokerPort);
   cleanups.push(() => broker.drain(10_000));
@@ -309,6 +325,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
       adminToken,
       assetsDir: path.join(config.root, 'dist', 'console'),
       log,
+      traces: traces.store,
     });
     cleanups.push(() => served.close());
     consoleUrl = served.url;
@@ -328,6 +345,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     brokerUrl,
     consoleUrl,
+    tracesUrl: traces.receiverUrl,
     databaseUrl,
     processes: supervisor.state(),
   });
@@ -341,6 +359,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     brokerUrl,
     consoleUrl,
+    tracesUrl: traces.receiverUrl,
     databaseUrl,
     adminToken,
     operatorTokenFile: oidc?.operatorTokenFile,

@@ -16,6 +16,7 @@ import * as recordDecisions from './20261121000006_record_decisions.js';
 import * as holdIdempotentResponses from './20261121000007_hold_idempotent_responses.js';
 import * as reconcileBackoff from './20261121000008_reconcile_backoff.js';
 import * as waitForFunds from './20261202000009_wait_for_funds.js';
+import * as keepTraceContext from './20261202000010_keep_trace_context.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '20261121000001_create_accounts': createAccounts,
@@ -27,6 +28,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121000007_hold_idempotent_responses': holdIdempotentResponses,
   '20261121000008_reconcile_backoff': reconcileBackoff,
   '20261202000009_wait_for_funds': waitForFunds,
+  '20261202000010_keep_trace_context': keepTraceContext,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -9,6 +9,8 @@ import { build } from 'esbuild';
 const entryPoints = {
   functions: 'functions/index.ts',
   migrate: 'scripts/migrate.ts',
+  // Preloaded by every function process (`node --import dist/tracing.js`).
+  tracing: 'lib/tracing/preload.ts',
 };
 if (existsSync('local/main.ts')) {
   entryPoints.local = 'local/main.ts';

@@ -18,6 +18,8 @@ export interface RunningStack {
   brokerUrl: string;
   databaseUrl: string;
   consoleUrl: string;
+  /** The stand-in's own trace receiver, when it runs one (no OTLP endpoint given, tracing on). */
+  tracesUrl: string | undefined;
   adminToken: string;
   dataDir: string;
   /** Milliseconds from spawning `npm start` (or the command given) to its ready line. */
@@ -78,6 +80,7 @@ function spawnStart(env: Record<string, string>, command: StartCommand = NPM_STA
       FUNCTIONS_PORT: '0',
       POSTGRES_PORT: '0',
       CONSOLE_PORT: '0',
+      OTLP_PORT: '0',
       LOG_FORMAT: 'json',
       ...env,
       ORDERSAGA_DATA_DIR: dataDir,
@@ -151,6 +154,7 @@ export async function startStackProcess(
     gatewayUrl: string;
     brokerUrl: string;
     consoleUrl: string;
+    tracesUrl?: string;
     databaseUrl: string;
     processes: { name: string; pid: number; port: number }[];
   };
@@ -158,6 +162,7 @@ export async function startStackProcess(
     gatewayUrl: state.gatewayUrl,
     brokerUrl: state.brokerUrl,
     consoleUrl: state.consoleUrl,
+    tracesUrl: state.tracesUrl,
     databaseUrl: state.databaseUrl,
     processes: state.processes,
     pid: state.pid,

@@ -1,6 +1,7 @@
 /**
- * A trace of one order's saga as the trace store will serve it, for tests of
- * the trace routes and the waterfall until real traces exist: the gateway
+ * A trace of one order's saga as the trace store serves it, for tests of the
+ * trace routes and the waterfall that need a fixed one (a retried attempt a
+ * real run seldom has): the gateway
  * request, the Broker's `broker:`/`trigger:`/`send` spans (a retried attempt
  * among them), and each function's CloudEvents producer and consumer spans.
  */

@@ -1,8 +1,9 @@
 /**
- * Traces, from the trace store the tracing work provides: its receiver
- * serves `GET /traces/{traceId}` and `GET /orders/{id}/trace` as JSON
- * ({@link Trace}). Until one exists, {@link NO_TRACES} answers that no
- * trace was recorded.
+ * Traces, from a trace store: the local stand-in's own (trace-store.ts, in
+ * its process), or one over HTTP that serves `GET /traces/{traceId}` and
+ * `GET /orders/{id}/trace` as JSON ({@link Trace}), as the stand-in's
+ * receiver does. Without one, {@link NO_TRACES} answers that no trace was
+ * recorded.
  */
 import { TransientError } from '../../lib/errors.js';
 import type { Span, Trace } from './api-types.js';

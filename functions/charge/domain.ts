@@ -21,6 +21,12 @@ begin
                                          'amount', p.amount), p_extra);
 end $$;
 
+-- The trace context of the payment's order, as its events carry it.
+create or replace function charge_trace(p payments)
+returns json language sql immutable as $$
+  select json_build_object('traceparent', p.traceparent, 'tracestate', p.tracestate)
+$$;
+
 -- Takes the payment's amount from the balance (locked by the caller) and enters it in the ledger.
 create or replace function charge_take(p payments)
 returns bigint language plpgsql as $$
@@ -51,6 +57,9 @@ begin
   p.slot_id := (d->>'slotId')::uuid;
   p.seats := (d->>'seats')::int;
   p.amount := (d->>'amount')::bigint;
+  -- The order's saga: a payment decided later (resumed, expired) reports to its trace.
+  p.traceparent := saga_trace()->>'traceparent';
+  p.tracestate := saga_trace()->>'tracestate';
   -- Charges of one account run one at a time: a concurrent delivery of the same
   -- order (under another event id) then finds this decision, not a spent balance.
   perform 1 from balances where account_id = p.account_id for update;
@@ -68,8 +77,8 @@ begin
     p.outcome := 'declined';
     p.reason := 'insufficient_funds';
   end if;
-  insert into payments (order_id, account_id, amount, outcome, slot_id, seats, reason, deadline)
-  values (p.order_id, p.account_id, p.amount, p.outcome, p.slot_id, p.seats, p.reason, p.deadline)
+  insert into payments (order_id, account_id, amount, outcome, slot_id, seats, reason, deadline, traceparent, tracestate)
+  values (p.order_id, p.account_id, p.amount, p.outcome, p.slot_id, p.seats, p.reason, p.deadline, p.traceparent, p.tracestate)
   -- Only without a balance row to lock can another delivery have decided first.
   on conflict (order_id) do nothing;
   if not found then
@@ -101,7 +110,7 @@ begin
     v_balance := charge_take(p);
     if v_balance is not null then
       update payments set outcome = 'charged', deadline = null, decided_at = now() where order_id = p.order_id;
-      v_events := v_events || saga_out('payment.charged', p.order_id::text, charge_data(p, json_build_object('balance', v_balance)));
+      v_events := v_events || saga_out_traced('payment.charged', p.order_id::text, charge_data(p, json_build_object('balance', v_balance)), charge_trace(p));
     end if;
   end loop;
   return json_build_object('events', array_to_json(v_events));
@@ -118,7 +127,7 @@ begin
             where order_id in (select order_id from payments where outcome = 'awaiting' and deadline <= now()
                                 order by deadline limit coalesce((d->>'limit')::int, 500) for update skip locked)
             returning * loop
-    v_events := v_events || saga_out('payment.declined', p.order_id::text, charge_data(p, json_build_object('reason', 'payment_timeout')));
+    v_events := v_events || saga_out_traced('payment.declined', p.order_id::text, charge_data(p, json_build_object('reason', 'payment_timeout')), charge_trace(p));
   end loop;
   return json_build_object('result', json_build_object('expired', cardinality(v_events)), 'events', array_to_json(v_events));
 end $$;

@@ -153,8 +153,11 @@ begin
   if o.status <> 'awaiting_funds' then
     raise exception 'Order % is %; only an order waiting for funds can be cancelled', o.id, o.status using errcode = 'OS409';
   end if;
-  return json_build_object('result', orders_view(o, true), 'events', json_build_array(saga_out('order.cancellation.requested', o.id::text,
-    json_build_object('orderId', o.id, 'accountId', o.account_id))));
+  -- The cancellation belongs to the order's saga: it carries the context of its order.placed.
+  return json_build_object('result', orders_view(o, true), 'events', json_build_array(saga_out_traced('order.cancellation.requested', o.id::text,
+    json_build_object('orderId', o.id, 'accountId', o.account_id),
+    (select json_build_object('traceparent', e.event->>'traceparent', 'tracestate', e.event->>'tracestate')
+       from outbox e where e.subject = o.id::text and e.type = 'dev.ordersaga.order.placed' limit 1))));
 end $$;
 
 -- The saga of an order is settled when it is terminal and its letter is recorded.

@@ -9,7 +9,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
+import type { Context } from '@opentelemetry/api';
 import type { Logger } from '../../lib/log.js';
+import type { BrokerTracing, DeliverySpan } from '../../lib/tracing/broker.js';
 import { backoffBefore, isRetryable, type DeliverySpec, type TriggerModel } from '../../knative/model/index.js';
 import type { IngressError } from './errors.js';
 import { contentModeOf, decodeMessage, DEFAULT_TTL, encodeMessage, KN_NAMESPACE, passThroughHeaders, PREFER, TTL, ttlOf, withDeliveryError, withExtensions } from './events.js';
@@ -54,6 +56,7 @@ export interface DispatchContext {
   sender: Sender;
   log: Logger;
   observer?: BrokerObserver;
+  tracing: BrokerTracing;
   /** The Broker's counters; the dispatcher adds to them. */
   counters: Record<'delivered' | 'replied' | 'retried' | 'deadLettered' | 'failed', number>;
   /** Aborted when a drain runs out of time: deliveries stop where they are. */
@@ -61,7 +64,7 @@ export interface DispatchContext {
   /** The in-flight limit of a Trigger's subscriber. */
   semaphore: Semaphore;
   /** Publishes a subscriber's reply into the Trigger's Broker; the ingress's refusal, if it refuses. */
-  reply(event: BrokerEvent, headers: Record<string, string>): IngressError | undefined;
+  reply(event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>): IngressError | undefined;
   /** The ingress URL of the Trigger's Broker, where replies go. */
   brokerUrl(): string;
   /** With sender authentication on: the `Authorization` header of `subject` for `audience`. */
@@ -89,13 +92,21 @@ type AttemptTarget = {
  * outcome is counted and logged. With `panic` (the broker filter crashed on the event) no attempt gets an answer,
  * and the dead letter carries no error extensions: the channel finds none in the crashed filter's empty response.
  */
-export async function deliver(context: DispatchContext, trigger: TriggerRoute, event: BrokerEvent, headers: Record<string, string>, panic?: string): Promise<void> {
+export async function deliver(
+  context: DispatchContext,
+  trigger: TriggerRoute,
+  event: BrokerEvent,
+  headers: Record<string, string>,
+  traced: Context,
+  panic?: string,
+): Promise<void> {
   // The TTL is the Broker's own bookkeeping: subscribers never see it, and a
   // reply gets it back (decremented again at the ingress).
   const outgoing = withExtensions(event, { [TTL]: undefined });
+  const span = context.tracing.delivery(traced, trigger, outgoing.attributes);
   const fields = { namespace: trigger.namespace, trigger: trigger.name, type: outgoing.attributes.type, id: outgoing.attributes.id };
   const message = encodeFor(outgoing, trigger.delivery);
-  const result = await attemptWithRetries(context, trigger, {
+  const result = await attemptWithRetries(context, trigger, span, {
     url: trigger.subscriber,
     audience: trigger.subscriberAudience,
     event: outgoing,
@@ -109,11 +120,12 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
   let failure: Failure & { destination: string };
   let sinkHeaders = headers;
   if (result.verdict.ok) {
-    if (!result.verdict.reply) return void (context.counters.delivered += 1);
+    if (!result.verdict.reply) return void ((context.counters.delivered += 1), span.end('delivered'));
     context.counters.replied += 1;
     const replyHeaders = passThroughHeaders(result.headers ?? {});
-    const refused = context.reply(withExtensions(result.verdict.reply, { [TTL]: ttlOf(event) ?? DEFAULT_TTL }), replyHeaders);
-    if (!refused) return void (context.counters.delivered += 1);
+    // The reply enters the Broker in the context of the attempt that brought it back.
+    const refused = context.reply(withExtensions(result.verdict.reply, { [TTL]: ttlOf(event) ?? DEFAULT_TTL }), replyHeaders, result.trace);
+    if (!refused) return void ((context.counters.delivered += 1), span.end('replied'));
     // The reply goes to the Broker's ingress as one more request; when it is refused, Knative
     // dead-letters the original with the Broker as the destination that failed.
     context.log.warn('reply refused by the Broker ingress', { ...fields, status: refused.status, reason: refused.message });
@@ -125,13 +137,15 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
   if (failure.abandoned || !trigger.deadLetterSink) {
     context.counters.failed += 1;
     const why = failure.abandoned ? 'delivery abandoned' : 'undeliverable: no dead-letter sink, event dropped';
+    span.end('failed', `${why}: ${failure.reason}`);
     return context.log.warn(why, { ...fields, subscriber: trigger.subscriber, code: failure.code, reason: failure.reason });
   }
+  span.deadLettered(failure.destination, failure.code, failure.reason);
 
   const deadLettered = panic ? event : withDeliveryError(event, failure.destination, failure.code, failure.body);
   const deadLetter = encodeFor(deadLettered, trigger.delivery);
   // Knative sends to the dead-letter sink with the same retry policy.
-  const sunk = await attemptWithRetries(context, trigger, {
+  const sunk = await attemptWithRetries(context, trigger, span, {
     url: trigger.deadLetterSink,
     audience: trigger.deadLetterSinkAudience,
     event: deadLettered,
@@ -143,9 +157,11 @@ export async function deliver(context: DispatchContext, trigger: TriggerRoute, e
   const outcome = { ...fields, subscriber: trigger.subscriber, deadLetterSink: trigger.deadLetterSink, code: failure.code, reason: failure.reason };
   if (sunk.verdict.ok) {
     context.counters.deadLettered += 1;
+    span.end('dead-lettered', failure.reason);
     context.log.warn('dead-lettered', outcome);
   } else {
     context.counters.failed += 1;
+    span.end('failed', `the dead-letter sink failed too: ${sunk.verdict.reason}`);
     context.log.error('undeliverable: the dead-letter sink failed too, event dropped', { ...outcome, reason: sunk.verdict.reason });
   }
 }
@@ -160,24 +176,29 @@ function encodeFor(event: BrokerEvent, delivery: DeliverySpec): HttpMessage {
   return encodeMessage(event, delivery.format === 'json' ? 'structured' : 'binary');
 }
 
-async function attemptWithRetries(context: DispatchContext, trigger: TriggerRoute, target: AttemptTarget): Promise<{ verdict: Verdict; headers?: IncomingHttpHeaders }> {
+type Attempted = { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders; trace: Record<string, string> };
+
+async function attemptWithRetries(context: DispatchContext, trigger: TriggerRoute, span: DeliverySpan, target: AttemptTarget): Promise<Attempted> {
   const policy = trigger.delivery;
-  let last: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders } | undefined;
+  let last: Attempted | undefined;
   for (let attempt = 1; attempt <= policy.retry + 1; attempt++) {
     if (last) {
       const wait = Math.max(backoffBefore(policy, attempt - 1), retryAfterWait(policy, last.status, last.headers));
-      if (!(await sleep(wait, context.signal))) return { verdict: abandoned('the Broker stopped during backoff') };
+      if (!(await sleep(wait, context.signal))) return { verdict: abandoned('the Broker stopped during backoff'), trace: {} };
       context.counters.retried += 1;
     }
     const release = await context.semaphore.acquire();
     const started = performance.now();
-    let outcome: { verdict: Verdict; status?: number; headers?: IncomingHttpHeaders };
+    const send = span.attempt(target.url, attempt, target.deadLetterSink);
+    let outcome: Attempted;
     try {
       if (target.panic) throw new Error(target.panic);
-      const response = await context.sender.post(target.url, await authorized(context, trigger, target), { timeoutMs: policy.timeoutMs, signal: context.signal });
-      outcome = { verdict: target.judge(response), status: response.status, headers: response.headers };
+      const signed = await authorized(context, trigger, target);
+      const message = { ...signed, headers: { ...signed.headers, ...send.headers } };
+      const response = await context.sender.post(target.url, message, { timeoutMs: policy.timeoutMs, signal: context.signal });
+      outcome = { verdict: target.judge(response), status: response.status, headers: response.headers, trace: send.headers };
     } catch (err) {
-      outcome = { verdict: sendFailure(err) };
+      outcome = { verdict: sendFailure(err), trace: send.headers };
     } finally {
       release();
     }
@@ -186,6 +207,7 @@ async function attemptWithRetries(context: DispatchContext, trigger: TriggerRout
     const result = verdict.ok ? (verdict.reply ? 'replied' : 'delivered') : verdict.retryable && attempt <= policy.retry ? 'retrying' : 'failed';
     const reason = verdict.ok ? undefined : { reason: verdict.reason };
     const status = outcome.status ?? null;
+    send.end({ status, outcome: result, ...reason });
     context.log.info('delivery', { ...target.fields, status, attempt, ms, outcome: result, ...reason });
     const { url, deadLetterSink, event } = target;
     context.observer?.attempted({ namespace: trigger.namespace, trigger: trigger.name, url, deadLetterSink, event, attempt, status, ms, outcome: result, ...reason });

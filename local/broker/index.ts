@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from '../../lib/log.js';
+import { brokerTracing, type BrokerTracing } from '../../lib/tracing/broker.js';
 import { CesqlNonBooleanResultError, destinationAudience, oidcSubjectOf, readModel, type Destination } from '../../knative/model/index.js';
 import { senderCheck, type BrokerOidc } from './auth.js';
 import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
@@ -44,6 +45,8 @@ export interface BrokerOptions {
   observer?: BrokerObserver;
   /** Sender authentication (`authentication-oidc` enabled): the issuer whose tokens the ingress takes and deliveries carry. */
   oidc?: BrokerOidc;
+  /** Knative's data-plane spans (no-op tracers by default). */
+  tracing?: BrokerTracing;
 }
 
 /** A running Broker stand-in. */
@@ -81,6 +84,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const brokers = buildRoutes(options);
   const counters = { accepted: 0, delivered: 0, replied: 0, retried: 0, deadLettered: 0, dropped: 0, failed: 0, rejected: 0, inFlight: 0 };
   const sender = createSender(MAX_EVENT_BYTES);
+  const tracing = options.tracing ?? brokerTracing();
   const abort = new AbortController();
   // Every delivery in flight listens for the Broker stopping: many at once is normal.
   setMaxListeners(0, abort.signal);
@@ -97,10 +101,10 @@ export function createBroker(options: BrokerOptions): Broker {
         return `http://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}/${broker.namespace}/${broker.name}`;
       }
     };
-    const reply = (event: BrokerEvent, headers: Record<string, string>) => acceptReply(broker, event, headers);
+    const reply = (event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>) => acceptReply(broker, event, headers, carrier);
     for (const trigger of broker.triggers) {
       const authorization = oidc && (async (subject: string, audience: string) => `Bearer ${await oidc.token(subject, audience)}`);
-      contexts.set(trigger, { sender, log, observer: options.observer, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl, authorization });
+      contexts.set(trigger, { sender, log, observer: options.observer, tracing, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl, authorization });
     }
   }
 
@@ -120,7 +124,7 @@ export function createBroker(options: BrokerOptions): Broker {
   };
 
   /** The ingress's work once an event is valid: TTL, arrival time, fan-out to matching Triggers. */
-  const accept = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, reply = false) => {
+  const accept = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, carrier: http.IncomingHttpHeaders, reply = false) => {
     const ttl = ingressTtl(event);
     if (ttl <= 0) {
       counters.dropped += 1;
@@ -130,6 +134,7 @@ export function createBroker(options: BrokerOptions): Broker {
     const accepted = withExtensions(event, { [TTL]: ttl, [ARRIVAL_TIME]: new Date().toISOString() });
     counters.accepted += 1;
     options.observer?.accepted(accepted, { namespace: broker.namespace, broker: broker.name, reply });
+    const traced = tracing.accepted(accepted.attributes, { namespace: broker.namespace, broker: broker.name }, carrier);
     // Filters see the event as the broker filter does, after the TTL is taken off.
     const visible = withExtensions(accepted, { [TTL]: undefined }).attributes;
     for (const trigger of broker.triggers) {
@@ -142,16 +147,16 @@ export function createBroker(options: BrokerOptions): Broker {
         panic = err.message;
       }
       const copies = duplicates ? duplicates.min + Math.floor(Math.random() * (duplicates.max - duplicates.min + 1)) : 1;
-      for (let i = 0; i < copies; i++) track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers, panic), chaos.shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
+      for (let i = 0; i < copies; i++) track(() => deliver(contexts.get(trigger)!, trigger, accepted, headers, traced, panic), chaos.shuffle ? Math.random() * SHUFFLE_MAX_DELAY_MS : 0);
     }
   };
 
   // Replies keep flowing while a drain waits (they are part of the work in flight), but not once it
   // has given up. A reply the ingress refuses comes back as its refusal, for the original to be dead-lettered.
-  const acceptReply = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>): IngressError | undefined => {
+  const acceptReply = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>): IngressError | undefined => {
     if (abort.signal.aborted) return new IngressError(503, 'the Broker stopped');
     try {
-      accept(broker, validated(event), headers, true);
+      accept(broker, validated(event), headers, carrier, true);
     } catch (err) {
       if (err instanceof IngressError) return err;
       throw err;
@@ -182,7 +187,7 @@ export function createBroker(options: BrokerOptions): Broker {
       const broker = brokers.get(`${namespace}/${name}`);
       if (!broker) throw new IngressError(404, `no Broker ${namespace}/${name}`);
       if (draining) throw new IngressError(503, 'the Broker is shutting down');
-      accept(broker, converted, {});
+      accept(broker, converted, {}, {});
     },
     drain(timeoutMs) {
       drained ??= (async () => {

@@ -25,8 +25,8 @@ export interface BrokerRoutes {
 export interface IngressContext {
   /** Keyed `<namespace>/<name>`. */
   brokers: ReadonlyMap<string, BrokerRoutes>;
-  /** Accepts an event into a Broker. @throws {IngressError} */
-  accept(broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>): void;
+  /** Accepts an event into a Broker; `carrier` holds the request's trace context. @throws {IngressError} */
+  accept(broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, carrier: IncomingMessage['headers']): void;
   draining(): boolean;
   /** Called once per refused request. */
   rejected(status: number, reason: string, path: string): void;
@@ -75,7 +75,7 @@ export function createIngress(context: IngressContext): (req: IncomingMessage, r
         if (refused) return refuse(refused.status, refused.message);
         if (context.draining()) return refuse(503, 'the Broker is shutting down');
         try {
-          context.accept(broker, event, passThroughHeaders(req.headers));
+          context.accept(broker, event, passThroughHeaders(req.headers), req.headers);
         } catch (err) {
           if (err instanceof IngressError) return refuse(err.status, err.message);
           return refuse(500, `the Broker failed to accept the event: ${(err as Error).message}`);

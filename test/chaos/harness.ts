@@ -258,6 +258,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
         brokerPort: 0,
         functionsPort: 0,
         postgresPort: 0,
+        otlpPort: 0,
         databaseUrl: undefined,
         adminToken: CHAOS_ADMIN_TOKEN,
         tokenSecret: undefined,
