@@ -11,8 +11,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { ValidationError } from '../lib/errors.js';
+import { describeErrors } from '../lib/validate.js';
+import { flatSchemaOf } from './flat.js';
 import { EVENT_NAMES, validateData, type EventName } from './index.js';
+
+// ajv-formats ships CommonJS with a default export.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
 
 const exampleOf = (name: EventName): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`examples/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -69,14 +76,30 @@ const SOME_VALUE = new Map<string, unknown>([['payWithin', 30], ...[...examples.
 const labelOf = (value: unknown) => (typeof value === 'string' && value.length > 40 ? `"${value.slice(0, 12)}…" (${value.length} characters)` : JSON.stringify(value));
 
 /** Problems of a refusal as a problem document lists them: `path message`. */
+const problemsIn = (errors: readonly { path: string; message: string }[]) => errors.map((e) => `${e.path} ${e.message}`);
+
+/** What the catalogue's validator says of `data`: undefined when it accepts it, else the problems. */
 function problemsOf(name: EventName, data: unknown): string[] | undefined {
   try {
     validateData(name, data);
     return undefined;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    return err.errors.map((e) => `${e.path} ${e.message}`);
+    return problemsIn(err.errors);
   }
+}
+
+type Variant = { change: 'without' | 'set'; member: string; value?: unknown; data: unknown } | { change: 'not an object'; data: unknown };
+const labelOfVariant = (v: Variant) => (v.change === 'not an object' ? `${v.change}: ${labelOf(v.data)}` : v.change === 'without' ? `without ${v.member}` : `${v.member} set to ${labelOf(v.value)}`);
+
+/** The example of `name` without each of its members, with each member set to each value, and not an object at all. */
+function variantsOf(name: EventName): Variant[] {
+  const example = examples.get(name)!;
+  return [
+    ...Object.keys(example).map((member): Variant => ({ change: 'without', member, data: Object.fromEntries(Object.entries(example).filter(([k]) => k !== member)) })),
+    ...MEMBERS.flatMap((member) => VALUES.map((value): Variant => ({ change: 'set', member, value, data: { ...example, [member]: value } }))),
+    ...[null, [], 'x', 1, [example]].map((data): Variant => ({ change: 'not an object', data })),
+  ];
 }
 
 interface Verdicts {
@@ -89,24 +112,15 @@ interface Verdicts {
 }
 
 function verdictsOf(name: EventName): Verdicts {
-  const example = examples.get(name)!;
-  const refusals: Record<string, string[]> = {};
-  /** Whether each variant is accepted; the problems of those refused are kept under `change`. */
-  const check = (change: string, variants: readonly unknown[]) =>
-    variants.map((data) => {
-      const found = problemsOf(name, data);
-      if (found) refusals[change] = [...new Set([...(refusals[change] ?? []), ...found])].sort();
-      return found === undefined;
-    });
-  const optional = Object.keys(example).filter((member) => check(`without ${member}`, [Object.fromEntries(Object.entries(example).filter(([k]) => k !== member))])[0]);
-  const accepts: Record<string, string[]> = {};
-  for (const member of MEMBERS) {
-    const verdicts = check(`${member} set`, VALUES.map((value) => ({ ...example, [member]: value })));
-    const values = VALUES.filter((_, i) => verdicts[i]).map(labelOf);
-    if (values.length > 0) accepts[member] = values;
+  const verdicts: Verdicts = { optional: [], accepts: {}, refusals: {} };
+  for (const variant of variantsOf(name)) {
+    const found = problemsOf(name, variant.data);
+    const change = variant.change === 'not an object' ? variant.change : variant.change === 'without' ? `without ${variant.member}` : `${variant.member} set`;
+    if (found) verdicts.refusals[change] = [...new Set([...(verdicts.refusals[change] ?? []), ...found])].sort();
+    else if (variant.change === 'without') verdicts.optional.push(variant.member);
+    else if (variant.change === 'set') (verdicts.accepts[variant.member] ??= []).push(labelOf(variant.value));
   }
-  check('not an object', [null, [], 'x', 1, [example]]);
-  return { optional, accepts, refusals };
+  return verdicts;
 }
 
 describe('the wire format', () => {
@@ -117,6 +131,18 @@ describe('the wire format', () => {
   it('accepts and refuses exactly the variants of each example that it did when it was recorded, with the same problems', async () => {
     const verdicts = Object.fromEntries(EVENT_NAMES.map((name) => [name, verdictsOf(name)]));
     await expect(`${JSON.stringify(verdicts, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/wire-format.json');
+  });
+
+  it('reads the same flattened, as the AsyncAPI document publishes it, to a draft-07 validator: each variant accepted or refused alike, with the same problems', () => {
+    const draft07 = addFormats(new Ajv({ allErrors: true, strict: true, strictTypes: false, keywords: ['x-ordersaga-kind'] }));
+    for (const name of EVENT_NAMES) {
+      const validate = draft07.compile(flatSchemaOf(name));
+      const differing = variantsOf(name).filter((variant) => {
+        const flat = validate(variant.data) ? undefined : problemsIn(describeErrors(validate.errors)).sort();
+        return JSON.stringify(flat) !== JSON.stringify(problemsOf(name, variant.data)?.sort());
+      });
+      expect(differing.map(labelOfVariant), name).toEqual([]);
+    }
   });
 
   it('refuses, on every type, a member that no event type has and each member that only other types have', () => {
