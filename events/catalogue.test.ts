@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../lib/errors.js';
 import { renderTypes } from './generate-types.js';
 import { EVENT_NAMES, TYPE_PREFIX, kindOf, makeEvent, readEvent, typeOf, validateData, type EventName } from './index.js';
-import { schemas } from './schemas.js';
+import { flatSchemaOf } from './flat.js';
+import { definitions, schemas } from './schemas.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const namesIn = (folder: string) =>
@@ -36,6 +37,32 @@ describe('the event catalogue', () => {
     }
   });
 
+  it('lists every definition in events/schemas/terms by its $id, which matches where the file is', () => {
+    expect(Object.keys(definitions).sort()).toEqual(namesIn('schemas/terms').map((name) => `https://ordersaga.dev/events/terms/${name}.json`));
+  });
+
+  it('writes every schema in JSON Schema 2020-12, the dialect of the one ajv', () => {
+    for (const schema of [...Object.values(schemas), ...Object.values(definitions)]) expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+  });
+
+  it('gives each event about an order its terms from the one definition: all of them through allOf, or each by its pointer', () => {
+    const TERMS = 'https://ordersaga.dev/events/terms/order.json';
+    const terms = definitions[TERMS] as { properties: object; $defs: object };
+    const pointers = new Map([
+      ...Object.keys(terms.properties).map((term) => [term, `${TERMS}#/properties/${term}`] as const),
+      ...Object.keys(terms.$defs).map((term) => [term, `${TERMS}#/$defs/${term}`] as const),
+    ]);
+    const aboutAnOrder = EVENT_NAMES.filter((name) => 'orderId' in flatSchemaOf(name).properties);
+    const withAllTerms = aboutAnOrder.filter((name) => Object.keys(terms.properties).every((term) => flatSchemaOf(name).required.includes(term)));
+    expect(withAllTerms).toEqual(['order.cancelled', 'order.confirmed', 'order.placed', 'payment.awaiting', 'payment.charged', 'payment.declined', 'slot.rejected', 'slot.released', 'slot.reserved']);
+    for (const name of withAllTerms) expect(schemas[name], name).toMatchObject({ allOf: [{ $ref: TERMS }], unevaluatedProperties: false });
+    for (const name of aboutAnOrder) {
+      for (const [member, schema] of Object.entries((schemas[name] as { properties?: object }).properties ?? {})) {
+        if (pointers.has(member)) expect(schema, `${name} ${member}`).toEqual({ $ref: pointers.get(member) });
+      }
+    }
+  });
+
   it('has TypeScript types that are exactly what the schemas generate (npm run events:types)', async () => {
     expect(readFileSync(path.join(here, 'types.ts'), 'utf8')).toBe(await renderTypes());
   });
@@ -48,7 +75,7 @@ describe('the event catalogue', () => {
   it('refuses each example with a required field missing, a field of the wrong type, or an extra field', () => {
     for (const name of EVENT_NAMES) {
       const example = exampleOf(name);
-      const required = (schemas[name] as { required?: string[] }).required ?? [];
+      const { required } = flatSchemaOf(name);
       expect(required.length, `${name} requires something`).toBeGreaterThan(0);
       const { [required[0]!]: _dropped, ...missing } = example;
       expect(() => validateData(name, missing), `${name} without ${required[0]}`).toThrow(ValidationError);

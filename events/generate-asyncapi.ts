@@ -1,8 +1,9 @@
 /**
  * Generates `events/asyncapi.yaml`, the catalogue as an AsyncAPI 3.0
- * document, from the JSON Schemas in `events/schemas/` and the examples in
- * `events/examples/`: the Broker as the one channel, one message per event
- * type, and a message trait for the CloudEvents HTTP binary content mode.
+ * document, from the JSON Schemas in `events/schemas/` (flattened: see
+ * events/flat.ts) and the examples in `events/examples/`: the Broker as the
+ * one channel, one message per event type, and a message trait for the
+ * CloudEvents HTTP binary content mode.
  * Operations (who sends and who receives each message) come from the saga
  * map. Run `npm run events:asyncapi` (or `npm run events:types`) after
  * changing a schema; a test fails while the committed file differs.
@@ -17,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { sagaMapOf } from '../console/server/saga-map.js';
 import { uuidV5 } from '../lib/ids.js';
+import { flatSchemaOf } from './flat.js';
+import type { EventName } from './index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TYPE_PREFIX = 'dev.ordersaga.';
@@ -62,7 +65,7 @@ export function buildAsyncApi(): Record<string, unknown> {
 
   const messages: Record<string, unknown> = {};
   for (const name of names) {
-    const { $schema: _dialect, ...schema } = readJson(`${here}schemas/${name}.json`);
+    const schema = flatSchemaOf(name as EventName);
     const example = readJson(`${here}examples/${name}.json`);
     const kind = String(schema['x-ordersaga-kind']);
     const producer = saga.functions.find((f) => f.emits.includes(name))?.name;
@@ -74,7 +77,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       tags: [{ name: kind }],
       traits: [ref(`#/components/messageTraits/${TRAIT}`)],
       headers: { type: 'object', properties: { 'ce-type': { type: 'string', const: TYPE_PREFIX + name }, 'ce-dataschema': { type: 'string', const: schema.$id } } },
-      // AsyncAPI's own schema format is a superset of JSON Schema draft-07, the schemas' dialect.
+      // AsyncAPI's own schema format is a superset of JSON Schema draft-07, which has no unevaluatedProperties:
+      // the payload is the schema flattened, its terms written in, and reads the same there.
       payload: schema,
       examples: [
         {

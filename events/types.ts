@@ -2,6 +2,17 @@
 /* eslint-disable */
 
 /**
+ * The terms of an order, which every event about it carries: the order, the account that pays, the slot, how many seats, and the amount.
+ */
+export interface OrderTerms {
+  orderId: string;
+  accountId: string;
+  slotId: string;
+  seats: number;
+  amount: number;
+}
+
+/**
  * An account was opened with a balance of 0.
  */
 export interface AccountCreated {
@@ -72,41 +83,25 @@ export interface OrderCancellationRequested {
 /**
  * The order is cancelled, with the reason.
  */
-export interface OrderCancelled {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type OrderCancelled = OrderTerms & {
   reason:
     'sold_out' | 'unknown_slot' | 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
-}
+};
 
 /**
  * The order is confirmed: seats reserved and paid.
  */
-export interface OrderConfirmed {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
-}
+export type OrderConfirmed = OrderTerms;
 
 /**
  * An order was placed and is pending; the saga starts.
  */
-export interface OrderPlaced {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type OrderPlaced = OrderTerms & {
   /**
    * Seconds the payment may wait for funds when the balance is short (0: decline at once).
    */
   payWithin?: number;
-}
+};
 
 /**
  * Asks place-order to book seats of a slot for an account. orderId is derived from the event's source and id when absent.
@@ -125,12 +120,7 @@ export interface OrderRequested {
 /**
  * The balance did not cover the order's amount, and the order may wait for funds: nothing was charged, its seats stay held, and a deposit that covers it before the deadline resumes the payment.
  */
-export interface PaymentAwaiting {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type PaymentAwaiting = OrderTerms & {
   /**
    * The balance when the payment began to wait.
    */
@@ -139,31 +129,21 @@ export interface PaymentAwaiting {
    * When the order is cancelled payment_timeout unless funds arrive.
    */
   deadline: string;
-}
+};
 
 /**
  * The order's amount was charged to the account.
  */
-export interface PaymentCharged {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type PaymentCharged = OrderTerms & {
   balance: number;
-}
+};
 
 /**
  * The order's amount could not be charged; the reservation must be released.
  */
-export interface PaymentDeclined {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type PaymentDeclined = OrderTerms & {
   reason: 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
-}
+};
 
 /**
  * A bookable slot was created.
@@ -178,41 +158,26 @@ export interface SlotCreated {
 /**
  * Seats could not be reserved for an order.
  */
-export interface SlotRejected {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type SlotRejected = OrderTerms & {
   reason: 'sold_out' | 'unknown_slot';
-}
+};
 
 /**
  * A reservation was released (compensation for a declined payment).
  */
-export interface SlotReleased {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type SlotReleased = OrderTerms & {
   reason: 'insufficient_funds' | 'payment_timeout' | 'customer_cancelled';
-}
+};
 
 /**
  * Seats were reserved for an order.
  */
-export interface SlotReserved {
-  orderId: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
+export type SlotReserved = OrderTerms & {
   /**
    * Seconds the payment may wait for funds when the balance is short (0: decline at once).
    */
   payWithin?: number;
-}
+};
 
 /** Event name → the type of its `data`. */
 export interface EventData {

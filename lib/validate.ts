@@ -1,5 +1,5 @@
 /** The one ajv instance: event schemas and HTTP request schemas compile here. */
-import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import { Ajv2020 as Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError } from './errors.js';
 
@@ -15,8 +15,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): { path
   return (errors ?? []).map((e) => ({
     path: e.instancePath === '' ? '/' : e.instancePath,
     message:
-      e.keyword === 'additionalProperties'
-        ? `unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`
+      e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties'
+        ? `unknown property '${String(e.params.additionalProperty ?? e.params.unevaluatedProperty)}'`
         : (e.message ?? 'is invalid'),
   }));
 }

@@ -10,7 +10,7 @@ import { checkInvariants } from '../lib/invariants.js';
 import { newId } from '../lib/ids.js';
 import { EVENT_NAMES, typeOf } from '../events/index.js';
 import { FUNCTIONS, SAGA_EDGES } from '../functions/registry.js';
-import { schemas } from '../events/schemas.js';
+import { flatSchemaOf } from '../events/flat.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { seedAccount, seedSlot } from './fixtures.js';
 import { TEST_ADMIN_TOKEN, request } from './harness.js';
@@ -153,8 +153,8 @@ describe('hostile input', () => {
           depositId: fc.uuid(),
         })
         .map((all) => {
-          const schema = schemas[edge.event] as { properties: Record<string, unknown> };
-          const data = Object.fromEntries(Object.entries(all).filter(([k]) => k in schema.properties));
+          const { properties } = flatSchemaOf(edge.event);
+          const data = Object.fromEntries(Object.entries(all).filter(([k]) => k in properties));
           return { fn: edge.subscriber as string, type: typeOf(edge.event), data: JSON.stringify(data), headers: { 'ce-specversion': '1.0', 'ce-id': newId(), 'ce-source': '/hostile' } as Record<string, string> };
         }),
     );
