@@ -2,6 +2,7 @@
  * The console's JSON, as the server sends it and the page reads it. Types
  * only: the page imports this file too, so it must stay free of Node.
  */
+import type { Order as PlacedOrder } from '../../functions/place-order/order.js';
 
 /** A context attribute value as the Broker carries it. */
 export type AttributeValue = string | number | boolean;
@@ -71,17 +72,8 @@ export interface SagaMap {
   diagram: string;
 }
 
-export interface Order {
-  id: string;
-  accountId: string;
-  slotId: string;
-  seats: number;
-  amount: number;
-  status: string;
-  reason: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /** How often the reconciler drove this order on. */
+/** An order as place-order answers it, and how often the reconciler drove it on. */
+export interface Order extends Omit<PlacedOrder, 'history'> {
   reconcileAttempts: number;
 }
 
@@ -113,22 +105,7 @@ export interface OrderView {
   sagaMap: SagaMap;
 }
 
-/** A dead letter as the dead-letters function lists it. */
-export interface DeadLetter {
-  id: number;
-  eventId: string;
-  source: string;
-  type: string;
-  /** knativeerrordest: where delivery failed. */
-  errorDest: string | null;
-  /** knativeerrorcode: the last status. */
-  errorCode: number | null;
-  /** knativeerrordata, decoded. */
-  errorData: string | null;
-  receivedAt: string;
-  replayedAt: string | null;
-  event: Record<string, unknown>;
-}
+export type { DeadLetter } from '../../functions/dead-letters/dead-letter.js';
 
 /** `POST api/send` body. */
 export interface SendRequest {

@@ -43,7 +43,7 @@ describe('orders, read from the database', () => {
   it('shows a confirmed order with every event of its saga in order, who produced each and who took it', async () => {
     const id = await order(10_000, 3_000);
     const found = (await orders.get(id))!;
-    expect(found.order).toMatchObject({ id, seats: 1, amount: 3_000, status: 'confirmed', reason: null, reconcileAttempts: 0 });
+    expect(found.order).toMatchObject({ id, seats: 1, amount: 3_000, status: 'confirmed', reason: null, payWithin: 0, paymentDeadline: null, reconcileAttempts: 0 });
     expect(found.events.map((e) => [e.name, e.producer, e.consumedBy.map((c) => c.consumer)])).toEqual([
       ['order.placed', 'place-order', ['reserve-slot']],
       ['slot.reserved', 'reserve-slot', ['charge']],

@@ -31,8 +31,10 @@ interface OrderRow {
   slot_id: string;
   seats: number;
   amount: string | number;
-  status: string;
-  reason: string | null;
+  status: Order['status'];
+  reason: Order['reason'];
+  pay_within: number;
+  payment_deadline: Date | null;
   created_at: Date;
   updated_at: Date;
   reconcile_attempts: number | null;
@@ -62,6 +64,8 @@ function toOrder(row: OrderRow): Order {
     amount: Number(row.amount),
     status: row.status,
     reason: row.reason,
+    payWithin: row.pay_within,
+    paymentDeadline: row.payment_deadline && iso(row.payment_deadline),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     reconcileAttempts: row.reconcile_attempts ?? 0,

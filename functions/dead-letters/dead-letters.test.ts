@@ -1,19 +1,8 @@
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
+import type { DeadLetter } from './dead-letter.js';
 
-type DeadLetter = {
-  id: number;
-  eventId: string;
-  source: string;
-  type: string;
-  errorDest: string | null;
-  errorCode: number | null;
-  errorData: string | null;
-  receivedAt: string;
-  replayedAt: string | null;
-  event: Record<string, unknown>;
-};
 
 const TRIGGER = 'http://charge.ordersaga.svc.cluster.local';
 

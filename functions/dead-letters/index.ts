@@ -10,6 +10,7 @@ import { opt } from '../../lib/config.js';
 import { NotFoundError, TransientError } from '../../lib/errors.js';
 import { defineFunction, type Runtime } from '../../lib/function.js';
 import type { SagaEvent } from '../../lib/messaging.js';
+import type { DeadLetter } from './dead-letter.js';
 import { baseOptions } from '../../lib/runtime.js';
 
 /** knativeerrordata is base64; the raw value is kept when it is not. */
@@ -65,7 +66,7 @@ export default defineFunction({
       async handle(req, { rt, deps }) {
         checkAdminToken(deps.adminToken, req.header('authorization'));
         const rows = await rt.sql.query<DeadLetterRow>('select * from dead_letters order by id desc limit 500');
-        const body = rows.map((r) => ({
+        const body = rows.map((r): DeadLetter => ({
           id: Number(r.id),
           eventId: r.event_id,
           source: r.source,

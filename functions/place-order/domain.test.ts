@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { useTestDatabase } from '../../test/db.js';
 import { runStep, seedAccount, seedSlot } from '../../test/fixtures.js';
-import { AWAIT_FUNDS, CANCEL_ORDER, CONFIRM_ORDER, PLACE_ORDER, REQUEST_CANCEL, type OrderStatus } from './domain.js';
+import { AWAIT_FUNDS, CANCEL_ORDER, CONFIRM_ORDER, PLACE_ORDER, REQUEST_CANCEL } from './domain.js';
+import type { OrderStatus } from './order.js';
 
 let account: string;
 let slot: string;

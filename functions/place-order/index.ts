@@ -22,9 +22,8 @@ import {
   REQUEST_CANCEL,
   REQUEST_ORDER,
   routines,
-  type Order,
-  type OrderStatus,
 } from './domain.js';
+import type { Order, OrderStatus } from './order.js';
 import { reconcile } from './reconcile.js';
 import { createSagaWaiter, preferredWait, type SagaWaiter } from './wait.js';
 

@@ -17,8 +17,8 @@ const event = (name: string, producer: string | null, consumedBy: string[] = [],
   consumedBy: consumedBy.map((consumer) => ({ consumer, at: at(s + 1) })),
   event: {},
 });
-const view = (events: SagaEvent[], status = 'cancelled', attempts: DeliveryItem[] = []): OrderView => ({
-  order: { id: 'o', accountId: 'a', slotId: 's', seats: 1, amount: 30, status, reason: null, createdAt: at(0), updatedAt: at(9), reconcileAttempts: 2 },
+const view = (events: SagaEvent[], status: OrderView['order']['status'] = 'cancelled', attempts: DeliveryItem[] = []): OrderView => ({
+  order: { id: 'o', accountId: 'a', slotId: 's', seats: 1, amount: 30, status, reason: null, payWithin: 0, paymentDeadline: null, createdAt: at(0), updatedAt: at(9), reconcileAttempts: 2 },
   events,
   attempts,
   sagaMap: sagaMapOf(),
