@@ -4,25 +4,15 @@
  * replay's outcome in the live feed.
  */
 import { CloudEvent } from 'cloudevents';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { deliver, TEST_ADMIN_TOKEN } from '../../test/harness.js';
 import type { DeadLetter, DeliveryItem } from './api-types.js';
 import { createDeadLetterSource } from './dead-letters.js';
-import { consoleClient, openStream, serveHandler, startTestConsole, type ConsoleClient, type TestConsole } from './testing.js';
+import { openStream, serveHandler, useTestConsole } from './testing.js';
 
 describe('dead letters', () => {
-  let t: TestConsole;
-  let client: ConsoleClient;
-  let functionUrl: string;
-
-  beforeAll(async () => {
-    t = await startTestConsole();
-    client = consoleClient(t.url);
-    await client.signIn();
-    functionUrl = t.deadLettersUrl;
-  });
-  afterAll(() => t.close());
+  const t = useTestConsole();
 
   /** An event as the Broker dead-letters it, posted to the dead-letters function. */
   async function deadLetter(code = 400, body = '{"title":"Bad Request","detail":"No account"}'): Promise<CloudEvent<unknown>> {
@@ -37,13 +27,13 @@ describe('dead letters', () => {
       knativeerrorcode: String(code),
       knativeerrordata: Buffer.from(body).toString('base64'),
     });
-    expect((await deliver(functionUrl, event)).status).toBe(204);
+    expect((await deliver(t.deadLettersUrl, event)).status).toBe(204);
     return event;
   }
 
   it("lists each dead letter with knativeerrordest, knativeerrorcode and the decoded knativeerrordata", async () => {
     const event = await deadLetter();
-    const answer = await client.call('GET', '/api/dead-letters');
+    const answer = await t.client.call('GET', '/api/dead-letters');
     expect(answer.status).toBe(200);
     const found = (answer.body as DeadLetter[]).find((d) => d.eventId === event.id)!;
     expect(found).toMatchObject({
@@ -58,10 +48,10 @@ describe('dead letters', () => {
 
   it('replays one into the Broker, and the replay shows live with its delivery outcome', async () => {
     const event = await deadLetter();
-    const id = ((await client.call('GET', '/api/dead-letters')).body as DeadLetter[]).find((d) => d.eventId === event.id)!.id;
-    const stream = await openStream(t.url, client);
+    const id = ((await t.client.call('GET', '/api/dead-letters')).body as DeadLetter[]).find((d) => d.eventId === event.id)!.id;
+    const stream = await openStream(t.url, t.client);
     try {
-      const answer = await client.call('POST', `/api/dead-letters/${id}/replay`, { body: {} });
+      const answer = await t.client.call('POST', `/api/dead-letters/${id}/replay`, { body: {} });
       expect(answer.status).toBe(202);
       expect(answer.body).toEqual({ id, replayed: true });
       const delivered = await stream.waitFor((m) => m.event === 'delivery' && (JSON.parse(m.data) as DeliveryItem).event.id === event.id);
@@ -69,7 +59,7 @@ describe('dead letters', () => {
       // Sent back as it was first sent: without the error attributes.
       const received = t.subscriber.received.find((r) => r.headers['ce-id'] === event.id)!;
       expect(Object.keys(received.headers).filter((h) => h.startsWith('ce-knativeerror'))).toEqual([]);
-      const listed = ((await client.call('GET', '/api/dead-letters')).body as DeadLetter[]).find((d) => d.id === id)!;
+      const listed = ((await t.client.call('GET', '/api/dead-letters')).body as DeadLetter[]).find((d) => d.id === id)!;
       expect(listed.replayedAt).not.toBeNull();
     } finally {
       stream.close();
@@ -77,13 +67,13 @@ describe('dead letters', () => {
   });
 
   it('answers 404 for a dead letter that does not exist, and 400 for an id that cannot be one', async () => {
-    expect((await client.call('POST', '/api/dead-letters/987654/replay', { body: {} })).status).toBe(404);
-    expect((await client.call('POST', '/api/dead-letters/abc/replay', { body: {} })).status).toBe(400);
-    expect((await client.call('POST', '/api/dead-letters/0/replay', { body: {} })).status).toBe(400);
+    expect((await t.client.call('POST', '/api/dead-letters/987654/replay', { body: {} })).status).toBe(404);
+    expect((await t.client.call('POST', '/api/dead-letters/abc/replay', { body: {} })).status).toBe(400);
+    expect((await t.client.call('POST', '/api/dead-letters/0/replay', { body: {} })).status).toBe(400);
   });
 
   it('answers 503 when dead-letters refuses its token or is not there: neither is the caller’s fault', async () => {
-    const wrongToken = createDeadLetterSource({ baseUrl: functionUrl, adminToken: `${TEST_ADMIN_TOKEN}-not` });
+    const wrongToken = createDeadLetterSource({ baseUrl: t.deadLettersUrl, adminToken: `${TEST_ADMIN_TOKEN}-not` });
     await expect(wrongToken.list()).rejects.toMatchObject({ status: 503, message: expect.stringContaining('401') });
     const nowhere = createDeadLetterSource({ baseUrl: 'http://127.0.0.1:1', adminToken: TEST_ADMIN_TOKEN });
     await expect(nowhere.list()).rejects.toMatchObject({ status: 503, message: expect.stringContaining('not answering') });

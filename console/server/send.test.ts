@@ -3,29 +3,22 @@
  * anything is sent; a valid event goes through the Broker and shows in the
  * live feed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataschemaOf } from '../../events/index.js';
 import { newId } from '../../lib/ids.js';
 import { pause, startSubscriber } from '../../local/broker/testing.js';
 import type { EventItem } from './api-types.js';
 import { createEventSender } from './send.js';
-import { consoleClient, openStream, startTestConsole, type ConsoleClient, type TestConsole } from './testing.js';
+import { openStream, useTestConsole } from './testing.js';
 
 describe('sending an event from the console', () => {
-  let t: TestConsole;
-  let client: ConsoleClient;
-  beforeAll(async () => {
-    t = await startTestConsole();
-    client = consoleClient(t.url);
-    await client.signIn();
-  });
-  afterAll(() => t.close());
+  const t = useTestConsole();
 
-  const send = (body: unknown) => client.call('POST', '/api/send', { body });
+  const send = (body: unknown) => t.client.call('POST', '/api/send', { body });
   const order = () => ({ orderId: newId(), accountId: newId(), slotId: newId(), seats: 1 });
 
   it('posts a valid command to the Broker as /ordersaga/console, with its type, subject and schema, and it shows live', async () => {
-    const stream = await openStream(t.url, client);
+    const stream = await openStream(t.url, t.client);
     try {
       const data = order();
       const answer = await send({ name: 'order.requested', subject: data.orderId, data });
@@ -68,7 +61,7 @@ describe('sending an event from the console', () => {
   });
 
   it('refuses a body that is not JSON', async () => {
-    const answer = await client.call('POST', '/api/send', { headers: { 'content-type': 'application/json' }, body: undefined });
+    const answer = await t.client.call('POST', '/api/send', { headers: { 'content-type': 'application/json' }, body: undefined });
     expect(answer.status).toBe(400);
   });
 

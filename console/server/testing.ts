@@ -4,6 +4,7 @@
  * of a few files, and a client that signs in and speaks to it as the page
  * does.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -102,6 +103,22 @@ export async function startTestConsole(overrides: Partial<ConsoleOptions> = {}, 
       await db.destroy();
     },
   };
+}
+
+/**
+ * A test console for the enclosing describe, started before its tests and
+ * closed after them, with a client signed in to it. Its members are there
+ * once the tests run.
+ */
+export function useTestConsole(overrides: Partial<ConsoleOptions> = {}, limits: Partial<FeedLimits> = {}): TestConsole & { client: ConsoleClient } {
+  const under = {} as TestConsole & { client: ConsoleClient };
+  beforeAll(async () => {
+    const started = await startTestConsole(overrides, limits);
+    Object.assign(under, started, { client: consoleClient(started.url) });
+    await under.client.signIn();
+  });
+  afterAll(() => under.close?.());
+  return under;
 }
 
 export interface ConsoleAnswer {
