@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { useChaosStack } from './harness.js';
 import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
-import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
+import { expectSound, underLoad } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -17,17 +17,17 @@ describe('chaos: Broker restart', () => {
   it('the Broker restarts and loses its in-flight deliveries: the reconciler still ends every order', async () => {
     const chaos = chaosStack();
     const { stack, client } = chaos;
-    const { workload, load, reachedShare } = await startWorkload(client);
-    await reachedShare(1 / 4);
-    // Strike while deliveries are in flight, so some are surely abandoned (bounded wait).
-    for (let i = 0; i < 500 && stack.broker.stats().inFlight! < 2; i++) await delay(5);
-    const old = stack.broker;
-    const before = old.stats();
-    await stack.restartBroker();
-    const after = old.stats();
+    const { workload, verdict, struck } = await underLoad(chaos, async (reachedShare) => {
+      await reachedShare(1 / 4);
+      // Strike while deliveries are in flight, so some are surely abandoned (bounded wait).
+      for (let i = 0; i < 500 && stack.broker.stats().inFlight! < 2; i++) await delay(5);
+      const old = stack.broker;
+      const before = old.stats();
+      await stack.restartBroker();
+      return { before, after: old.stats() };
+    });
+    const { before, after } = struck;
     const abandoned = after.failed! - before.failed!;
-    const placed = await load.done;
-    const verdict = await settleAndCheck(chaos, placed);
 
     const work = chaos.reconcilerWork();
     printReport('broker restart', {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { crashFunction, useChaosStack, type Crash } from './harness.js';
 import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
-import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
+import { expectSound, underLoad } from './journeys.js';
 
 describe('chaos: crash', () => {
   const chaosStack = useChaosStack();
@@ -16,14 +16,12 @@ describe('chaos: crash', () => {
   it('kill -9 of charge, then of place-order, mid-load: every order still ends, balances exact', async () => {
     const chaos = chaosStack();
     const { stack, client } = chaos;
-    const { workload, load, reachedShare } = await startWorkload(client);
-    const crashes: Crash[] = [];
-    await reachedShare(1 / 5);
-    crashes.push(await crashFunction(stack, 'charge'));
-    await reachedShare(1 / 2);
-    crashes.push(await crashFunction(stack, 'place-order'));
-    const placed = await load.done;
-    const verdict = await settleAndCheck(chaos, placed);
+    const { workload, verdict, struck: crashes } = await underLoad(chaos, async (reachedShare): Promise<Crash[]> => {
+      await reachedShare(1 / 5);
+      const charge = await crashFunction(stack, 'charge');
+      await reachedShare(1 / 2);
+      return [charge, await crashFunction(stack, 'place-order')];
+    });
 
     const processes = stack.processes();
     const restartsOf = (name: string) => processes.find((p) => p.name === name)?.restarts ?? 0;

@@ -223,6 +223,18 @@ export function settleAndCheck(chaos: ChaosStack, placed: readonly Placed[]): Pr
   return judge({ db: chaos.db, client: chaos.client, brokerQuiet: () => brokerQuiet(chaos.stack), recentProblems: () => chaos.tally.recentProblems }, placed);
 }
 
+/**
+ * A fault scenario's run: the workload on `chaos`, `strike` doing its harm
+ * meanwhile (it may wait for a share of the journeys to end first), then
+ * every order settled and judged. Returns what `strike` returned.
+ */
+export async function underLoad<T>(chaos: ChaosStack, strike: (reachedShare: (share: number) => Promise<void>) => Promise<T>) {
+  const { workload, load, reachedShare } = await startWorkload(chaos.client);
+  const struck = await strike(reachedShare);
+  const verdict = await settleAndCheck(chaos, await load.done);
+  return { workload, verdict, struck };
+}
+
 /** What every fault scenario must end with: nothing lost, the exact totals, every invariant. */
 export function expectSound(verdict: Verdict, workload: Workload): void {
   expect(verdict.stuck, 'orders that did not settle').toEqual([]);

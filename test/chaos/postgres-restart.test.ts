@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useChaosStack, type ChaosStack } from './harness.js';
 import { brokerSummary, clientSummary, printReport, verdictFacts } from './report.js';
-import { expectSound, settleAndCheck, startWorkload } from './journeys.js';
+import { expectSound, underLoad } from './journeys.js';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -21,12 +21,12 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 async function databaseFault(chaos: ChaosStack, scenario: string, strike: () => Promise<string>): Promise<void> {
   const { stack, client } = chaos;
-  const { workload, load, reachedShare } = await startWorkload(client);
-  await reachedShare(1 / 4);
-  const before = { broker: stack.broker.stats(), client: { ...client.stats } };
-  const injected = await strike();
-  const placed = await load.done;
-  const verdict = await settleAndCheck(chaos, placed);
+  const { workload, verdict, struck } = await underLoad(chaos, async (reachedShare) => {
+    await reachedShare(1 / 4);
+    const before = { broker: stack.broker.stats(), client: { ...client.stats } };
+    return { before, injected: await strike() };
+  });
+  const { before, injected } = struck;
 
   const stats = stack.broker.stats();
   const retriedDeliveries = stats.retried! - before.broker.retried!;
