@@ -6,7 +6,7 @@
  * the bench's one PostgreSQL, on fixed ports in 8480-8499.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,29 +87,16 @@ export function ordersagaApi(stack: Pick<RunningStack, 'gatewayUrl' | 'adminToke
 }
 
 /**
- * A way of running ordersaga's stack: `npm start` itself, or its built
- * `dist/local.js` on another Node (its function processes run on the same
- * Node), with extra environment.
+ * A way of running ordersaga's stack: `npm start` itself, with extra
+ * environment.
  */
 export interface OrdersagaVariant {
   id: string;
   label: string;
   env?: Record<string, string>;
-  /** The Node to run the stack with, or why there is none here; npm start's own when absent. */
-  node?: () => { path: string } | { missing: string };
-}
-
-/** The command `npm start` ends with (`node <flags> dist/local.js`), less `node`. */
-function startArguments(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const last = pkg.scripts.start.split('&&').at(-1)!.trim().split(/\s+/);
-  if (last[0] !== 'node') throw new Error(`npm start no longer ends with "node ...": ${pkg.scripts.start}`);
-  return last.slice(1);
 }
 
 export async function startOrdersaga(variant: OrdersagaVariant, databaseUrl: string): Promise<System> {
-  const node = variant.node?.();
-  if (node && 'missing' in node) throw new Error(node.missing);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `ordersaga-peers-${variant.id}-`));
   const stack = await startStackProcess(
     {
@@ -123,7 +110,6 @@ export async function startOrdersaga(variant: OrdersagaVariant, databaseUrl: str
       ...variant.env,
     },
     120_000,
-    node ? { command: { file: node.path, args: startArguments() } } : {},
   );
   return {
     label: variant.label,
