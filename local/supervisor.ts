@@ -5,6 +5,7 @@
  * PostgreSQL is watched the same way (`supervisePostgres`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../lib/log.js';
 import { tailOf, type EmbeddedServer } from './postgres.js';
@@ -128,27 +129,18 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
     },
     async stop(graceMs = 5000) {
       stopping = true;
-      await Promise.all(
-        [...running.values()].map(
-          (r) =>
-            new Promise<void>((resolve) => {
-              const child = r.child;
-              if (!child || child.exitCode !== null || child.signalCode !== null) {
-                r.log.end();
-                resolve();
-                return;
-              }
-              const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-              // 'close', not 'exit': its output may still be arriving after it exits.
-              child.once('close', () => {
-                clearTimeout(kill);
-                r.log.end();
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      const stopOne = async ({ child, log }: Running) => {
+        if (child && child.exitCode === null && child.signalCode === null) {
+          const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          // 'close', not 'exit': its output may still be arriving after it exits.
+          const closed = once(child, 'close');
+          child.kill('SIGTERM');
+          await closed;
+          clearTimeout(kill);
+        }
+        log.end();
+      };
+      await Promise.all([...running.values()].map(stopOne));
     },
     state: () =>
       [...running.values()].map((r) => ({ name: r.spec.name, pid: r.child?.pid, port: r.spec.port, restarts: r.restarts })),
