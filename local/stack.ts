@@ -155,16 +155,16 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   // Sender authentication on: the EventPolicies and the feature, as the overlays add them.
   const senderAuth = senderAuthenticationOn(config.env, base);
   const topology = topologyOf(senderAuth ? [...base, ...loadManifests(senderAuthManifestsDir(config.manifestsDir))] : base, NAMESPACE);
+  const embedded = config.databaseUrl === undefined;
   mkdirSync(config.dataDir, { recursive: true });
   // First of all: a second start on this folder touches nothing of the first's.
   const lock = acquireLock(config.dataDir, {
     GATEWAY_PORT: config.gatewayPort,
     BROKER_PORT: config.brokerPort,
     FUNCTIONS_PORT: config.functionsPort,
-    ...(config.databaseUrl === undefined ? { POSTGRES_PORT: config.postgresPort } : {}),
+    ...(embedded ? { POSTGRES_PORT: config.postgresPort } : {}),
   });
   cleanups.push(async () => lock.release());
-  const embedded = config.databaseUrl === undefined;
   const functionPort = (i: number) => (config.functionsPort === 0 ? 0 : config.functionsPort + i);
   const pgDataDir = path.join(config.dataDir, 'postgres');
   if (lock.tookOver) log.warn('took over the lock of a stand-in that is gone', { holderPid: lock.tookOver.pid, since: lock.tookOver.startedAt });
@@ -193,31 +193,32 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   const adminToken = config.adminToken ?? secrets.adminToken;
   const tokenSecret = config.tokenSecret ?? secrets.tokenSecret;
 
-  let postgres: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (databaseUrl === undefined) {
-    postgres = await startEmbeddedPostgres({
-      dataDir: pgDataDir,
-      port: await portOr(config.postgresPort),
-      persistent: true,
-      logFile: path.join(logsDir, 'postgres.log'),
-    });
-    const pgServer = postgres;
-    cleanups.push(() => pgServer.stop());
-    supervisePostgres(pgServer, {
+  const postgres = embedded
+    ? await startEmbeddedPostgres({
+        dataDir: pgDataDir,
+        port: await portOr(config.postgresPort),
+        persistent: true,
+        logFile: path.join(logsDir, 'postgres.log'),
+      })
+    : undefined;
+  if (postgres) {
+    cleanups.push(() => postgres.stop());
+    supervisePostgres(postgres, {
       log,
       onGiveUp: config.onFatal ?? ((reason) => log.error('PostgreSQL cannot be kept up', { reason })),
     });
     await ensureDatabase(postgres.adminUrl, 'ordersaga');
-    databaseUrl = postgres.urlFor('ordersaga');
   }
+  const databaseUrl = postgres?.urlFor('ordersaga') ?? config.databaseUrl!;
   await migrate(config.root, databaseUrl);
   const oidc = senderAuth ? await startLocalOidc(config.dataDir, NAMESPACE, BROKER) : undefined;
   if (oidc) cleanups.push(() => oidc.issuer.close());
   const oidcEnv = new Map(await Promise.all(topology.services.map(async (s) => [s.name, (await oidc?.envFor(s)) ?? {}] as const)));
 
   const ports = new Map<string, number>();
-  for (const [i, service] of topology.services.entries()) ports.set(service.name, await portOr(functionPort(i)));
+  for (const [i, service] of topology.services.entries()) {
+    ports.set(service.name, await portOr(functionPort(i)));
+  }
   const portOf = (service: string) => {
     const port = ports.get(service);
     if (port === undefined) throw new Error(`no Knative Service ${service} in the manifests`);
@@ -262,7 +263,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         ...overrides,
         ...traces.functionEnv(service.name),
         PORT: String(portOf(service.name)),
-        DATABASE_URL: databaseUrl!,
+        DATABASE_URL: databaseUrl,
         TOKEN_SECRET: tokenSecret,
         ...oidcEnv.get(service.name),
         ...('ADMIN_TOKEN' in declared ? { ADMIN_TOKEN: adminToken } : {}),
@@ -328,7 +329,8 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   cleanups.push(async () => pings.stop());
 
   const tracesUrl = traces.receiverUrl;
-  const state = { pid: process.pid, gatewayUrl, brokerUrl, consoleUrl, tracesUrl, databaseUrl, processes: supervisor.state() };
+  const processes = supervisor.state();
+  const state = { pid: process.pid, gatewayUrl, brokerUrl, consoleUrl, tracesUrl, databaseUrl, processes };
   writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify(state, null, 2) + '\n');
   lock.update({
     apiUrl: gatewayUrl,
