@@ -218,7 +218,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       await delay(25);
     }
     if (gone) {
-      throw new Error(`PostgreSQL exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready; the end of ${logFile}:\n${tailOf(logFile)}`);
+      const exit = `code ${child.exitCode}, signal ${child.signalCode}`;
+      throw new Error(`PostgreSQL exited (${exit}) before it was ready; the end of ${logFile}:\n${tailOf(logFile)}`);
     }
     const run = { child, exited, readyAt: Date.now() };
     current = run;
