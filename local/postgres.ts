@@ -60,11 +60,10 @@ export interface EmbeddedOptions {
   persistent: boolean;
   /** Where the server writes its log (appended); `postgres.log` beside the data folder unless given. */
   logFile?: string;
-  /** Extra server settings, e.g. `['-c', 'max_connections=200']`. */
-  flags?: string[];
-  /** How long a start may take, crash recovery included. */
-  readyTimeoutMs?: number;
 }
+
+/** How long a start may take, crash recovery included. */
+const READY_TIMEOUT_MS = 60_000;
 
 /** Longest Unix socket path the kernel accepts (sun_path), less a margin. */
 const MAX_SOCKET_PATH = 100;
@@ -187,10 +186,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     '-c', 'max_connections=300',
     '-c', 'listen_addresses=127.0.0.1',
     '-c', `unix_socket_directories=${socketDir ?? ''}`,
-    ...(options.flags ?? []),
   ];
   const initialised = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
 
   let current: { child: ChildProcess; exited: Promise<void>; readyAt: number } | undefined;
   let starting: Promise<void> | undefined;
@@ -207,13 +204,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
     }).then(() => void (gone = true));
-    const deadline = Date.now() + readyTimeoutMs;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
     const ready = (file = pidFile(dataDir)) => file?.pid === child.pid && file?.status === 'ready';
     while (!gone && !ready()) {
       if (Date.now() >= deadline) {
         child.kill('SIGKILL');
         await exited;
-        throw new Error(`PostgreSQL was not ready within ${readyTimeoutMs} ms; the end of ${logFile}:\n${tailOf(logFile)}`);
+        throw new Error(`PostgreSQL was not ready within ${READY_TIMEOUT_MS} ms; the end of ${logFile}:\n${tailOf(logFile)}`);
       }
       await delay(25);
     }

@@ -148,12 +148,13 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
   };
 }
 
+/** Crashes of PostgreSQL in a row (each within HEALTHY_AFTER_MS of its restart) that end the supervision. */
+const CRASHES_BEFORE_GIVING_UP = 3;
+
 export interface PostgresSupervisionOptions {
   log: Logger;
   /** The server cannot be kept up; `reason` says why. Called once, and then nothing is restarted. */
   onGiveUp(reason: string): void;
-  /** Crashes in a row (each within HEALTHY_AFTER_MS of its restart) that end the supervision. */
-  crashesBeforeGivingUp?: number;
   /** Failed starts after one crash (orphaned backends may hold the old shared memory a moment) before giving up. */
   startAttempts?: number;
 }
@@ -166,7 +167,6 @@ export interface PostgresSupervisionOptions {
  */
 export function supervisePostgres(server: EmbeddedServer, options: PostgresSupervisionOptions): void {
   const { log } = options;
-  const limit = options.crashesBeforeGivingUp ?? 3;
   const attempts = options.startAttempts ?? 6;
   let inARow = 0;
   let gaveUp = false;
@@ -180,7 +180,7 @@ export function supervisePostgres(server: EmbeddedServer, options: PostgresSuper
     if (exit.upMs > HEALTHY_AFTER_MS) inARow = 0;
     inARow += 1;
     const crashed = `PostgreSQL (pid ${exit.pid}) exited unexpectedly (code ${exit.code}, signal ${exit.signal})`;
-    if (inARow >= limit) {
+    if (inARow >= CRASHES_BEFORE_GIVING_UP) {
       giveUp(`${crashed}: ${inARow} crashes in a row, each within ${HEALTHY_AFTER_MS / 1000} s of its restart`);
       return;
     }
