@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import charge from '../functions/charge/index.js';
-import { ISSUER, type Issuer } from '../local/issuer.js';
+import { ISSUER, type Issuer } from '../local/oidc.js';
 import { cloudEvent, deliver, recordingLogger, useFunction, useIssuer } from '../test/harness.js';
 import { ConfigError } from './config.js';
 import { ForbiddenError, TransientError, UnauthorizedError } from './errors.js';

@@ -13,9 +13,10 @@ export interface GatewayOptions {
   /** The local port of a Service's process. */
   portOf(service: string): number;
   log: Logger;
-  /** Longer than the longest `Prefer: wait` (30 s). */
-  upstreamTimeoutMs?: number;
 }
+
+/** Longer than the longest `Prefer: wait` (30 s). */
+const UPSTREAM_TIMEOUT_MS = 35_000;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -37,7 +38,7 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
   sendProblem(res, { type: 'about:blank', title, status, detail, instance });
 }
 
-export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 }: GatewayOptions): Gateway {
+export function createGateway({ routes, portOf, log }: GatewayOptions): Gateway {
   let closing = false;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -53,7 +54,7 @@ export function createGateway({ routes, portOf, log, upstreamTimeoutMs = 35_000 
     }
     const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '' };
     const upstream = http.request(
-      { host: '127.0.0.1', port: portOf(route.service), method: req.method, path: req.url, headers, agent, timeout: upstreamTimeoutMs },
+      { host: '127.0.0.1', port: portOf(route.service), method: req.method, path: req.url, headers, agent, timeout: UPSTREAM_TIMEOUT_MS },
       (answer) => {
         // Hop-by-hop headers are of the upstream connection, not the client's (RFC 9110 §7.6.1).
         const { connection: _connection, 'keep-alive': _keepAlive, ...headers } = answer.headers;

@@ -58,7 +58,7 @@ function processStart(pid: number): string | undefined {
 }
 
 /** Whether the lock's holder still runs: its pid is alive and, where /proc tells, started when the holder did. */
-export function holderAlive(holder: LockHolder): boolean {
+function holderAlive(holder: LockHolder): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (err) {

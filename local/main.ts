@@ -79,18 +79,11 @@ async function main(): Promise<void> {
 
   const stack = await startStack(
     {
+      // The ports, DATABASE_URL and the tokens as read.
+      ...config,
       root,
       manifestsDir: path.join(root, 'knative', 'base'),
       dataDir: path.resolve(config.dataDir),
-      gatewayPort: config.gatewayPort,
-      brokerPort: config.brokerPort,
-      consolePort: config.consolePort,
-      functionsPort: config.functionsPort,
-      postgresPort: config.postgresPort,
-      otlpPort: config.otlpPort,
-      databaseUrl: config.databaseUrl,
-      adminToken: config.adminToken,
-      tokenSecret: config.tokenSecret,
       env: process.env,
       functionNodeFlags: config.functionNodeFlags.split(/\s+/).filter(Boolean),
       pingIntervalSeconds: config.pingInterval === 0 ? undefined : config.pingInterval,
@@ -115,14 +108,14 @@ async function main(): Promise<void> {
     `  Console        ${stack.consoleUrl}   (sign in with the admin token)`,
     `  Traces         ${stack.tracesUrl ? `${stack.tracesUrl}/v1/traces   (OTLP/HTTP; GET /traces/{id}, /orders/{id}/trace)` : process.env.OTEL_SDK_DISABLED === 'true' ? 'off (OTEL_SDK_DISABLED)' : `to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`}`,
     ...stack.processes().map((p) => `  ${p.name.padEnd(14)} http://127.0.0.1:${p.port}`),
-    `  PostgreSQL     ${stack.embedded ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
+    `  PostgreSQL     ${stack.postgres ? `embedded, data in ${path.join(config.dataDir, 'postgres')}` : 'from DATABASE_URL'}`,
     `  Admin token    ${stack.adminToken}`,
     stack.operatorTokenFile
       ? `  Senders        OIDC: only admitted senders reach the Broker; the operator's token is in ${stack.operatorTokenFile} (npm run send -- --type … -f key=value)`
       : '  Senders        not authenticated (AUTHENTICATION_OIDC=enabled requires OIDC tokens)',
     `  Logs           ${stack.logsDir}/<service>.log`,
     config.chaosDuplicates || config.chaosShuffle === '1' ? `  CHAOS          duplicates=${JSON.stringify(config.chaosDuplicates)} shuffle=${config.chaosShuffle}` : '',
-    `ready in ${Date.now() - started} ms${stack.initialised ? ' (first start: database created)' : ''}; Ctrl-C stops everything`,
+    `ready in ${Date.now() - started} ms${stack.postgres?.initialised ? ' (first start: database created)' : ''}; Ctrl-C stops everything`,
     '',
   ];
   process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');

@@ -27,25 +27,20 @@ export interface PingScheduler {
   stop(): void;
 }
 
-/** The binary-mode request a PingSource sends at `time`. */
-export function pingRequest(source: PingSourceModel, time: Date): { headers: Record<string, string>; body: Buffer } {
-  const headers: Record<string, string> = {
-    'ce-specversion': '1.0',
-    'ce-id': newId(),
-    'ce-source': `/apis/v1/namespaces/${source.namespace}/pingsources/${source.name}`,
-    'ce-type': 'dev.knative.sources.ping',
-    'ce-time': time.toISOString(),
-  };
-  if (source.contentType) headers['content-type'] = source.contentType;
-  return { headers, body: source.data ?? Buffer.alloc(0) };
-}
-
 export function startPingSources({ sources, sinkUrl, log, intervalSeconds, now = () => new Date(), authorization }: PingOptions): PingScheduler {
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   for (const source of sources) {
     const fire = async () => {
-      const { headers, body } = pingRequest(source, now());
+      const headers: Record<string, string> = {
+        'ce-specversion': '1.0',
+        'ce-id': newId(),
+        'ce-source': `/apis/v1/namespaces/${source.namespace}/pingsources/${source.name}`,
+        'ce-type': 'dev.knative.sources.ping',
+        'ce-time': now().toISOString(),
+        ...(source.contentType ? { 'content-type': source.contentType } : {}),
+      };
+      const body = source.data ?? Buffer.alloc(0);
       try {
         const auth = await authorization?.(source);
         if (auth) headers.authorization = auth;

@@ -1,7 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { checkPorts, PortTakenError } from './ports.js';
-import { freePort } from './postgres.js';
+import { checkPorts, freePort, PortTakenError } from './ports.js';
 
 /** Another program holding a port on 127.0.0.1. */
 async function occupy(): Promise<{ port: number; close(): Promise<void> }> {

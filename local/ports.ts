@@ -3,6 +3,7 @@
  * another program holds stops `npm start` with the variable to change,
  * rather than half a stack and an EADDRINUSE.
  */
+import type http from 'node:http';
 import net from 'node:net';
 
 /** A port the stack will listen on, and the variable that moves it. */
@@ -17,14 +18,31 @@ export class PortTakenError extends Error {
   override name = 'PortTakenError';
 }
 
-/** Whether 127.0.0.1:`port` can be listened on right now. */
-function free(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+/** Listens on 127.0.0.1:`port` (0: any free port); resolves with the port listened on. */
+export function listen(server: net.Server | http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve((server.address() as net.AddressInfo).port));
   });
 }
+
+/** The port 127.0.0.1:`port` could be listened on right now (0: a free one), or undefined when it is taken. */
+async function probe(port: number): Promise<number | undefined> {
+  const server = net.createServer().unref();
+  const listened = await listen(server, port).catch(() => undefined);
+  await new Promise((resolve) => server.close(resolve));
+  return listened;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const port = await probe(0);
+  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return port;
+}
+
+/** `port`, or a free port when it is 0. */
+export const portOr = async (port: number): Promise<number> => (port === 0 ? freePort() : port);
 
 /**
  * Resolves when every claimed port is free; claims of port 0 (any free
@@ -34,11 +52,11 @@ function free(port: number): Promise<boolean> {
  */
 export async function checkPorts(claims: readonly PortClaim[], graceMs = 0): Promise<void> {
   const deadline = Date.now() + graceMs;
+  const wanted = claims.filter((c) => c.port !== 0);
   let taken: PortClaim[];
   for (;;) {
-    const wanted = claims.filter((c) => c.port !== 0);
-    const answers = await Promise.all(wanted.map((c) => free(c.port)));
-    taken = wanted.filter((_, i) => !answers[i]);
+    const answers = await Promise.all(wanted.map((c) => probe(c.port)));
+    taken = wanted.filter((_, i) => answers[i] === undefined);
     if (taken.length === 0) return;
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 100));

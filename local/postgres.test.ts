@@ -12,7 +12,8 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../lib/log.js';
 import { isAlive } from '../test/stack-process.js';
-import { freePort, runningServerPid, startEmbeddedPostgres, type EmbeddedServer } from './postgres.js';
+import { freePort } from './ports.js';
+import { runningServerPid, startEmbeddedPostgres, type EmbeddedServer } from './postgres.js';
 import { supervisePostgres } from './supervisor.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-pg-supervision-'));

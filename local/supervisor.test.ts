@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/log.js';
-import { freePort } from './postgres.js';
+import { freePort } from './ports.js';
 import { createSupervisor, type ProcessSpec } from './supervisor.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ordersaga-supervisor-'));

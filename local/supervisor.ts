@@ -5,6 +5,7 @@
  * PostgreSQL is watched the same way (`supervisePostgres`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../lib/log.js';
 import { tailOf, type EmbeddedServer } from './postgres.js';
@@ -128,27 +129,18 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
     },
     async stop(graceMs = 5000) {
       stopping = true;
-      await Promise.all(
-        [...running.values()].map(
-          (r) =>
-            new Promise<void>((resolve) => {
-              const child = r.child;
-              if (!child || child.exitCode !== null || child.signalCode !== null) {
-                r.log.end();
-                resolve();
-                return;
-              }
-              const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-              // 'close', not 'exit': its output may still be arriving after it exits.
-              child.once('close', () => {
-                clearTimeout(kill);
-                r.log.end();
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      const stopOne = async ({ child, log }: Running) => {
+        if (child && child.exitCode === null && child.signalCode === null) {
+          const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          // 'close', not 'exit': its output may still be arriving after it exits.
+          const closed = once(child, 'close');
+          child.kill('SIGTERM');
+          await closed;
+          clearTimeout(kill);
+        }
+        log.end();
+      };
+      await Promise.all([...running.values()].map(stopOne));
     },
     state: () =>
       [...running.values()].map((r) => ({ name: r.spec.name, pid: r.child?.pid, port: r.spec.port, restarts: r.restarts })),
@@ -156,12 +148,13 @@ export function createSupervisor(specs: ProcessSpec[], log: Logger): Supervisor 
   };
 }
 
+/** Crashes of PostgreSQL in a row (each within HEALTHY_AFTER_MS of its restart) that end the supervision. */
+const CRASHES_BEFORE_GIVING_UP = 3;
+
 export interface PostgresSupervisionOptions {
   log: Logger;
   /** The server cannot be kept up; `reason` says why. Called once, and then nothing is restarted. */
   onGiveUp(reason: string): void;
-  /** Crashes in a row (each within HEALTHY_AFTER_MS of its restart) that end the supervision. */
-  crashesBeforeGivingUp?: number;
   /** Failed starts after one crash (orphaned backends may hold the old shared memory a moment) before giving up. */
   startAttempts?: number;
 }
@@ -174,7 +167,6 @@ export interface PostgresSupervisionOptions {
  */
 export function supervisePostgres(server: EmbeddedServer, options: PostgresSupervisionOptions): void {
   const { log } = options;
-  const limit = options.crashesBeforeGivingUp ?? 3;
   const attempts = options.startAttempts ?? 6;
   let inARow = 0;
   let gaveUp = false;
@@ -188,7 +180,7 @@ export function supervisePostgres(server: EmbeddedServer, options: PostgresSuper
     if (exit.upMs > HEALTHY_AFTER_MS) inARow = 0;
     inARow += 1;
     const crashed = `PostgreSQL (pid ${exit.pid}) exited unexpectedly (code ${exit.code}, signal ${exit.signal})`;
-    if (inARow >= limit) {
+    if (inARow >= CRASHES_BEFORE_GIVING_UP) {
       giveUp(`${crashed}: ${inARow} crashes in a row, each within ${HEALTHY_AFTER_MS / 1000} s of its restart`);
       return;
     }

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDb, withDatabase } from '../lib/db.js';
 import { migrateLatest } from '../migrations/index.js';
-import { freePort } from '../local/postgres.js';
+import { freePort } from '../local/ports.js';
 import { runPostgres } from './postgres.js';
 
 export const TEMPLATE_DB = 'ordersaga_test_template';

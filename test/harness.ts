@@ -22,7 +22,7 @@ import type { HttpFunction } from '../lib/http-function.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { functionFromEnv } from '../lib/runtime.js';
-import { startIssuer, type Issuer } from '../local/issuer.js';
+import { startIssuer, type Issuer } from '../local/oidc.js';
 import { typeOf, type EventData, type EventName } from '../events/index.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 

@@ -15,7 +15,7 @@ import { EVENT_NAMES, typeOf, type EventName } from '../events/index.js';
 import { SAGA_EDGES } from '../functions/registry.js';
 import { createDb, type Db } from '../lib/db.js';
 import { newId } from '../lib/ids.js';
-import { ISSUER } from '../local/issuer.js';
+import { ISSUER } from '../local/oidc.js';
 import { snapshot } from './fixtures.js';
 import { request } from './harness.js';
 import { startStackProcess, type RunningStack } from './stack-process.js';

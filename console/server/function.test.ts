@@ -13,7 +13,7 @@ import type { EventItem } from './api-types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startIssuer } from '../../local/issuer.js';
+import { startIssuer } from '../../local/oidc.js';
 import { fromEnv } from './function.js';
 import { builtPage, consoleClient, openStream } from './testing.js';
 

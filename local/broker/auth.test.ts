@@ -7,7 +7,7 @@
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useIssuer } from '../../test/harness.js';
-import type { Issuer } from '../issuer.js';
+import type { Issuer } from '../oidc.js';
 import { brokerManifest, post, testEvent, triggerManifest, useBrokerFixtures } from './testing.js';
 
 const BROKER_AUDIENCE = 'eventing.knative.dev/broker/ordersaga/default';

@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../../lib/db.js';
-import { freePort } from '../../local/postgres.js';
+import { freePort } from '../../local/ports.js';
 import { isAlive, stackDataDir, startStackProcess, type RunningStack } from '../stack-process.js';
 import { createClient, logLines } from './harness.js';
 import { clientSummary, printReport } from './report.js';
