@@ -17,8 +17,6 @@ import type { Destination } from './delivery.js';
 import type { AttributeValue, EventFilter } from './filters.js';
 import { subjectContained } from './subjects.js';
 
-export { subjectContained } from './subjects.js';
-
 /** The `authorization-mode` values of `config-features` (eventing `pkg/apis/feature`). */
 export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
 
@@ -58,14 +56,15 @@ export const AUTHENTICATABLE_KINDS: ReadonlySet<string> = new Set(
   ['ApiServerSource', 'ContainerSource', 'PingSource', 'SinkBinding'].map((k) => `sources.knative.dev/${k}`).concat('eventing.knative.dev/Trigger'),
 );
 
-
 /** What the authorization check needs of an EventPolicy (the model's EventPolicyModel). */
 export interface PolicyRule {
   namespace: string;
+  /** The targets; none means every target in the namespace. */
   to: { ref?: { apiVersion: string; kind: string; name: string }; selector?: Record<string, unknown> }[];
+  /** OIDC subjects admitted, a trailing `*` matching any suffix; a source or Trigger ref is the ServiceAccount Knative gives it. */
   subjects: string[];
   filter: EventFilter;
-  /** Knative marks a policy whose `from` it cannot resolve not ready, and applies it nowhere. */
+  /** Every `from` resolved: Knative marks a policy whose `from` it cannot resolve not ready, and applies it nowhere. */
   ready: boolean;
 }
 
