@@ -34,14 +34,12 @@ export const BASE_DIR = path.join(REPO_ROOT, 'knative', 'base');
 
 const rendered = new Map<string, Manifest[]>();
 export function render(target: string): Manifest[] {
-  let docs = rendered.get(target);
-  if (!docs) {
+  if (!rendered.has(target)) {
     const out = renderKustomize(path.join(REPO_ROOT, target));
     expect(out.problems, formatProblems(out.problems)).toEqual([]);
-    docs = out.docs;
-    rendered.set(target, docs);
+    rendered.set(target, out.docs);
   }
-  return docs;
+  return rendered.get(target)!;
 }
 
 /**

@@ -2,21 +2,9 @@
  * Offline validation of the Knative manifests and skaffold.yaml, for
  * machines with no API server: what `kubectl apply` with strict field
  * validation and the Knative webhooks would reject, checked before a
- * cluster ever sees it.
- *
- * - {@link validateDocuments}: the upstream JSON Schemas (strict variants,
- *   where an unknown field is an error) for every Knative kind; the Knative
- *   model's problems (`knative/model`, the same rules the stand-in runs by:
- *   Trigger spec keys, filters, deliveries, PingSource schedules,
- *   EventPolicies, config-features); and what neither says: Serving's
- *   limits, where autoscaling annotations go, Ingress paths, and that every
- *   reference resolves within the manifests.
- * - {@link checkConventions}: ordersaga's own rules for a Service, a
- *   Trigger and the database connection budget.
- * - {@link validateSkaffold}: skaffold.yaml against its schema, and the
- *   folders and files it names.
- *
- * Every check reports {@link Problem}s; none throws on bad input.
+ * cluster ever sees it ({@link validateDocuments}, {@link validateSkaffold}),
+ * and ordersaga's own rules ({@link checkConventions}). Every check reports
+ * {@link Problem}s; none throws on bad input.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +19,7 @@ import {
   isKind,
   isKnativeService,
   isRecord,
+  nameOf,
   namespaceOf,
   parseManifests,
   readModel,
@@ -128,6 +117,8 @@ const AUTOSCALING_VALUES: Record<string, string[]> = { class: ['kpa.autoscaling.
 const MAX_CONTAINER_CONCURRENCY = 1000;
 const MAX_TIMEOUT_SECONDS = 600;
 const naturalString = (value: unknown) => typeof value === 'string' && /^\d+$/.test(value);
+const integerIn = (value: unknown, min: number, max: number) =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 
 function autoscalingProblems(annotations: Record<string, unknown>, at: string): Finding[] {
   const out: Finding[] = [];
@@ -223,17 +214,15 @@ export function validateDocuments(input: readonly unknown[], options: ValidateOp
 /** Knative Serving's webhook rules for a Service's Revision template. */
 function servingProblems(doc: Manifest): Finding[] {
   const out: Finding[] = [];
-  const name = str(dig(doc, 'metadata', 'name')) ?? '';
+  const name = nameOf(doc);
   if (name.length > 63 || !DNS1035_LABEL.test(name)) out.push({ path: 'metadata.name', message: `a Knative Service name must be a DNS-1035 label (≤ 63, starts with a letter): "${name}"` });
   const at = 'spec.template.spec';
   const spec = rec(dig(doc, 'spec', 'template', 'spec'));
   if (!spec) return [...out, { path: at, message: 'a Knative Service needs spec.template.spec' }];
-  const cc = spec.containerConcurrency;
-  if (cc !== undefined && !(Number.isInteger(cc) && (cc as number) >= 0 && (cc as number) <= MAX_CONTAINER_CONCURRENCY)) {
+  if (spec.containerConcurrency !== undefined && !integerIn(spec.containerConcurrency, 0, MAX_CONTAINER_CONCURRENCY)) {
     out.push({ path: `${at}.containerConcurrency`, message: `containerConcurrency must be an integer 0..${MAX_CONTAINER_CONCURRENCY} (0 = unlimited)` });
   }
-  const timeout = spec.timeoutSeconds;
-  if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) > 0 && (timeout as number) <= MAX_TIMEOUT_SECONDS)) {
+  if (spec.timeoutSeconds !== undefined && !integerIn(spec.timeoutSeconds, 1, MAX_TIMEOUT_SECONDS)) {
     out.push({ path: `${at}.timeoutSeconds`, message: `timeoutSeconds must be an integer 1..${MAX_TIMEOUT_SECONDS} (Knative's default ceiling)` });
   }
   const containers = arr(spec.containers);
@@ -370,7 +359,7 @@ export function validateSkaffold(text: string, options: { repoRoot?: string; sch
   if (docs.length === 0 && problems.length === 0) push('skaffold.yaml', '', 'no configuration');
   const ajv = createSchemaAjv();
   for (const doc of docs) {
-    const name = str(dig(doc, 'metadata', 'name')) ?? 'skaffold.yaml';
+    const name = nameOf(doc) || 'skaffold.yaml';
     const m = /^skaffold\/(v[0-9a-z]+)$/.exec(str(doc.apiVersion) ?? '');
     const schemaFile = m ? path.join(options.schemasDir ?? sharedSchemasDir(), 'skaffold', `${m[1]}.json`) : undefined;
     if (!schemaFile || !existsSync(schemaFile)) {

@@ -74,17 +74,15 @@ export const DEFAULT_FEATURES: Readonly<Record<string, string>> = { 'authenticat
 /** The default install's `default-authorization-mode`: what admits a sender when no EventPolicy applies. */
 export const DEFAULT_AUTHORIZATION_MODE = 'allow-same-namespace';
 
-export interface ModelOptions {
-  /** Namespace of documents that name none. */
-  defaultNamespace?: string;
-}
-
 const EVENTING = 'eventing.knative.dev';
 const TRIGGER_SPEC_KEYS = new Set(['broker', 'brokerRef', 'filter', 'filters', 'subscriber', 'delivery']);
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Reads every Knative resource of `docs`; never throws on bad input, every refusal is a problem. */
-export function readModel(docs: readonly Manifest[], options: ModelOptions = {}): KnativeModel {
+/**
+ * Reads every Knative resource of `docs` (in `defaultNamespace` when they name none); never throws
+ * on bad input, every refusal is a problem.
+ */
+export function readModel(docs: readonly Manifest[], options: { defaultNamespace?: string } = {}): KnativeModel {
   const fallback = options.defaultNamespace ?? 'default';
   const model: KnativeModel = {
     brokers: [],

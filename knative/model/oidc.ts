@@ -12,7 +12,7 @@
  *   `default-authorization-mode` when none applies.
  */
 import { createHash } from 'node:crypto';
-import { dig, groupVersion, rec, str, subjectMatches, type Manifest } from './documents.js';
+import { groupOf, groupVersion, kindOf, nameOf, rec, str, subjectMatches, type Manifest } from './documents.js';
 import type { Destination } from './delivery.js';
 import type { AttributeValue, EventFilter } from './filters.js';
 import { subjectContained } from './subjects.js';
@@ -70,7 +70,7 @@ export interface PolicyRule {
 
 /** The ready policies that apply to `target` (a manifest): those of its namespace with no `to`, or a `to` naming or selecting it. */
 export function policiesFor<P extends PolicyRule>(policies: readonly P[], target: Manifest, namespace: string): P[] {
-  const [group, kind, name] = [groupVersion(str(target.apiVersion) ?? '').group.toLowerCase(), (str(target.kind) ?? '').toLowerCase(), str(dig(target, 'metadata', 'name')) ?? ''];
+  const [group, kind, name] = [groupOf(target).toLowerCase(), kindOf(target).toLowerCase(), nameOf(target)];
   const sameKind = (apiVersion: unknown, k: unknown) => groupVersion(str(apiVersion) ?? '').group.toLowerCase() === group && (str(k) ?? '').toLowerCase() === kind;
   return policies.filter(
     (p) =>
