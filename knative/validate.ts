@@ -15,6 +15,7 @@ import {
   describe,
   dig,
   findDoc,
+  groupOf,
   groupVersion,
   isKind,
   isKnativeService,
@@ -148,7 +149,7 @@ function refProblems(ref: Record<string, unknown>, at: string, namespace: string
   const [apiVersion, kind, name] = [str(ref.apiVersion), str(ref.kind), str(ref.name)];
   if (!apiVersion || !kind || !name) return [{ path: at, message: `${what} ref needs apiVersion, kind and name` }];
   const ns = str(ref.namespace) ?? namespace;
-  return findDoc(docs, groupVersion(apiVersion).group, kind, name, ns) ? [] : [{ path: at, message: `${what} ${kind} ${ns}/${name} (${apiVersion}) is not in the manifests` }];
+  return findDoc(docs, groupOf(ref), kind, name, ns) ? [] : [{ path: at, message: `${what} ${kind} ${ns}/${name} (${apiVersion}) is not in the manifests` }];
 }
 
 // ---------------------------------------------------------------------------

@@ -49,7 +49,8 @@ export function groupVersion(apiVersion: string): { group: string; version: stri
 export const kindOf = (doc: Manifest): string => str(doc.kind) ?? '';
 export const nameOf = (doc: Manifest): string => str(dig(doc, 'metadata', 'name')) ?? '';
 export const namespaceOf = (doc: Manifest, fallback = 'ordersaga'): string => str(dig(doc, 'metadata', 'namespace')) || fallback;
-export const groupOf = (doc: Manifest): string => groupVersion(str(doc.apiVersion) ?? '').group;
+/** The API group of a document or a reference (its `apiVersion`'s). */
+export const groupOf = (doc: { apiVersion?: unknown }): string => groupVersion(str(doc.apiVersion) ?? '').group;
 
 /** Whether `doc` is `kind` of the API group `group` (any version). */
 export const isKind = (doc: Manifest, group: string, kind: string): boolean => kindOf(doc) === kind && groupOf(doc) === group;
@@ -91,7 +92,7 @@ export function findDoc(docs: readonly Manifest[], group: string, kind: string, 
 
 /** The documents a `subject` (SinkBinding) selects: by name, or by matchLabels on their own labels. */
 export function subjectMatches(subject: Record<string, unknown>, docs: readonly Manifest[], namespace = 'ordersaga'): Manifest[] {
-  const group = groupVersion(str(subject.apiVersion) ?? '').group;
+  const group = groupOf(subject);
   const ns = str(subject.namespace) ?? namespace;
   const name = str(subject.name);
   const matchLabels = rec(dig(subject, 'selector', 'matchLabels')) ?? {};

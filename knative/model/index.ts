@@ -11,7 +11,7 @@
 import { parse as parseYaml } from 'yaml';
 import { parseSchedule, type CronSchedule } from './cron.js';
 import { BROKER_DEFAULT_DELIVERY, isDestination, readDelivery, type DeliverySpec, type Destination } from './delivery.js';
-import { arr, describe, dig, findDoc, groupOf, groupVersion, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str } from './documents.js';
+import { arr, describe, dig, findDoc, groupOf, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str } from './documents.js';
 import type { Finding, Manifest, Problem } from './documents.js';
 import { compileFilters, type EventFilter } from './filters.js';
 import { AUTHENTICATABLE_KINDS, AUTHORIZATION_MODES, oidcSubjectOf, type PolicyRule } from './oidc.js';
@@ -224,7 +224,7 @@ function readEventPolicy(doc: Manifest, namespace: string): { model: EventPolicy
     if (sub) model.subjects.push(sub);
     if (!ref) return;
     const r = reference(ref, `spec.from[${i}].ref`);
-    const { group } = groupVersion(r.apiVersion);
+    const group = groupOf(r);
     // pkg/auth/event_policy.go resolves a ref through its `.status.auth`; a ServiceAccount has none, so the policy never becomes ready.
     if (AUTHENTICATABLE_KINDS.has(`${group}/${r.kind}`)) return void model.subjects.push(oidcSubjectOf(group, r.kind, r.namespace, r.name));
     model.from.push(r);
