@@ -6,7 +6,22 @@
  * authentication; and the functions' connection pools fit the PostgreSQL
  * they share.
  */
-import { arr, audienceOf, describe, dig, isKind, nameOf, namespaceOf, readModel, rec, str, type Manifest, type Problem } from './model/index.js';
+import {
+  arr,
+  audienceOf,
+  describe,
+  dig,
+  findDoc,
+  isKind,
+  isKnativeService,
+  nameOf,
+  namespaceOf,
+  readModel,
+  rec,
+  str,
+  type Manifest,
+  type Problem,
+} from './model/index.js';
 
 /** The label that makes the SinkBinding give a Service K_SINK. */
 export const EMITS_LABEL = 'ordersaga.dev/emits';
@@ -16,12 +31,15 @@ export const BUDGET_RESERVED_ANNOTATION = 'ordersaga.dev/postgres-reserved-conne
 
 const AUTOSCALING = 'autoscaling.knative.dev/';
 const REQUIRED_AUTOSCALING = ['min-scale', 'max-scale', 'target', 'metric'];
-const isKnativeService = (doc: Manifest) => isKind(doc, 'serving.knative.dev', 'Service');
+/** The env entry `name` of a container (an item of `env`). */
+const envVar = (container: unknown, name: string): unknown =>
+  arr(dig(container, 'env')).find((e) => dig(e, 'name') === name);
+type Report = (doc: Manifest, path: string, message: string) => void;
 
 /** Problems with ordersaga's conventions (rules `convention` and `budget`). */
 export function checkConventions(docs: readonly Manifest[]): Problem[] {
   const problems: Problem[] = [];
-  const push = (doc: Manifest, path: string, message: string) => problems.push({ rule: 'convention', resource: describe(doc), path, message });
+  const push: Report = (doc, path, message) => problems.push({ rule: 'convention', resource: describe(doc), path, message });
 
   for (const doc of docs) {
     // Knative's own configuration (config-features, config-br-defaults) lives in knative-eventing.
@@ -63,13 +81,12 @@ export function checkConventions(docs: readonly Manifest[]): Problem[] {
       [dig(sc, 'seccompProfile', 'type') === 'RuntimeDefault', 'seccompProfile', 'use the RuntimeDefault seccomp profile'],
     ];
     for (const [ok, field, message] of security) if (!ok) push(doc, `${at}.securityContext.${field}`, message);
-    const env = arr(dig(c, 'env'));
-    const envNamed = (n: string) => env.find((e) => dig(e, 'name') === n);
-    if (envNamed('K_SINK')) push(doc, `${at}.env`, 'K_SINK comes from the SinkBinding, never from the Service');
-    if (!str(dig(envNamed('FUNCTION_TARGET'), 'value'))) push(doc, `${at}.env`, 'FUNCTION_TARGET picks the function');
-    if (dig(envNamed('NODE_ENV'), 'value') !== 'production') push(doc, `${at}.env`, 'NODE_ENV is production');
+    if (envVar(c, 'K_SINK')) push(doc, `${at}.env`, 'K_SINK comes from the SinkBinding, never from the Service');
+    if (!str(dig(envVar(c, 'FUNCTION_TARGET'), 'value'))) push(doc, `${at}.env`, 'FUNCTION_TARGET picks the function');
+    if (dig(envVar(c, 'NODE_ENV'), 'value') !== 'production') push(doc, `${at}.env`, 'NODE_ENV is production');
   }
-  return [...problems, ...senderAuthProblems(docs), ...budgetProblems(docs)];
+  checkSenderAuth(docs, push);
+  return [...problems, ...budgetProblems(docs)];
 }
 
 /** The ConfigMap that tells the functions whether sender authentication is on (lib/oidc.ts). */
@@ -80,18 +97,16 @@ export const OIDC_CONFIG_MAP = 'ordersaga-oidc';
  * that points at one states that audience (a Knative Service announces none), every Service that sends to K_SINK
  * mounts a projected token for the Broker, and the functions are told the feature's state as config-features has it.
  */
-function senderAuthProblems(docs: readonly Manifest[]): Problem[] {
-  const problems: Problem[] = [];
-  const push = (doc: Manifest, path: string, message: string) => problems.push({ rule: 'convention', resource: describe(doc), path, message });
+function checkSenderAuth(docs: readonly Manifest[], push: Report): void {
   const serviceAudience = (name: string, ns: string) => audienceOf('serving.knative.dev', 'Service', ns, name);
   const accounts = new Map<string, string>();
   for (const doc of docs.filter(isKnativeService)) {
     const [pod, c, at] = [dig(doc, 'spec', 'template', 'spec'), dig(doc, 'spec', 'template', 'spec', 'containers', '0'), 'spec.template.spec'];
     const account = str(dig(pod, 'serviceAccountName'));
-    if (!account || !docs.some((d) => isKind(d, '', 'ServiceAccount') && nameOf(d) === account && namespaceOf(d) === namespaceOf(doc))) push(doc, `${at}.serviceAccountName`, 'run as a ServiceAccount of its own, declared in the manifests');
+    if (!account || !findDoc(docs, '', 'ServiceAccount', account, namespaceOf(doc))) push(doc, `${at}.serviceAccountName`, 'run as a ServiceAccount of its own, declared in the manifests');
     else if (accounts.has(account)) push(doc, `${at}.serviceAccountName`, `${account} is ${accounts.get(account)}'s ServiceAccount already`);
     else accounts.set(account, nameOf(doc));
-    const value = (n: string) => dig(arr(dig(c, 'env')).find((e) => dig(e, 'name') === n), 'value');
+    const value = (n: string) => dig(envVar(c, n), 'value');
     if (value('OIDC_AUDIENCE') !== serviceAudience(nameOf(doc), namespaceOf(doc))) push(doc, `${at}.containers[0].env`, `OIDC_AUDIENCE is ${serviceAudience(nameOf(doc), namespaceOf(doc))}`);
     if (dig(doc, 'metadata', 'labels', EMITS_LABEL) !== 'true') continue;
     const tokens = arr(dig(c, 'volumeMounts')).flatMap((m) =>
@@ -107,10 +122,9 @@ function senderAuthProblems(docs: readonly Manifest[]): Problem[] {
     const expected = serviceAudience(String(dig(dest, 'ref', 'name')), str(dig(dest, 'ref', 'namespace')) ?? namespaceOf(doc));
     if (dest!.audience !== expected) push(doc, `${keys.join('.')}.audience`, `a Knative Service announces no audience: state ${expected}`);
   }
-  const told = docs.find((d) => isKind(d, '', 'ConfigMap') && nameOf(d) === OIDC_CONFIG_MAP);
+  const told = findDoc(docs, '', 'ConfigMap', OIDC_CONFIG_MAP);
   const feature = readModel(docs).features['authentication-oidc'];
   if (told && dig(told, 'data', 'AUTHENTICATION_OIDC') !== feature) push(told, 'data.AUTHENTICATION_OIDC', `config-features has authentication-oidc ${feature}: tell the functions the same`);
-  return problems;
 }
 
 /** Each Service's share of PostgreSQL connections: max-scale × its DB_POOL_MAX. */
@@ -128,7 +142,7 @@ export function connectionBudget(docs: readonly Manifest[]): { max: number; rese
   const reserved = Number(dig(configMap, 'metadata', 'annotations', BUDGET_RESERVED_ANNOTATION) ?? 0);
   const uses: ConnectionUse[] = [];
   for (const doc of docs.filter(isKnativeService)) {
-    const poolVar = arr(dig(doc, 'spec', 'template', 'spec', 'containers', '0', 'env')).find((e) => dig(e, 'name') === 'DB_POOL_MAX');
+    const poolVar = envVar(dig(doc, 'spec', 'template', 'spec', 'containers', '0'), 'DB_POOL_MAX');
     if (!poolVar) continue;
     const ref = rec(dig(poolVar, 'valueFrom', 'configMapKeyRef'));
     const raw = dig(poolVar, 'value') ?? (ref && ref.name === nameOf(configMap) ? dig(configMap, 'data', str(ref.key) ?? '') : undefined);

@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { dig, isKind, loadDirectory, nameOf, parseManifests } from './model/index.js';
-import { checkConventions, formatProblems, isKnativeService, REPO_ROOT, validateDocuments, type Manifest, type Problem } from './validate.js';
+import { dig, findDoc, isKind, isKnativeService, loadDirectory, parseManifests } from './model/index.js';
+import { checkConventions, formatProblems, REPO_ROOT, validateDocuments, type Manifest, type Problem } from './validate.js';
 
 /** Whether `kubectl` can be run here. */
 export function kubectlAvailable(): boolean {
@@ -34,14 +34,12 @@ export const BASE_DIR = path.join(REPO_ROOT, 'knative', 'base');
 
 const rendered = new Map<string, Manifest[]>();
 export function render(target: string): Manifest[] {
-  let docs = rendered.get(target);
-  if (!docs) {
+  if (!rendered.has(target)) {
     const out = renderKustomize(path.join(REPO_ROOT, target));
     expect(out.problems, formatProblems(out.problems)).toEqual([]);
-    docs = out.docs;
-    rendered.set(target, docs);
+    rendered.set(target, out.docs);
   }
-  return docs;
+  return rendered.get(target)!;
 }
 
 /**
@@ -56,7 +54,7 @@ export function sampleDocs(): Manifest[] {
 /** What the dev overlay is made of, put together without kustomize. */
 export function devByHand(): Manifest[] {
   const docs = ['base', 'components/console', 'components/oidc'].flatMap((dir) => loadDirectory(path.join(REPO_ROOT, 'knative', dir)).docs);
-  (docs.find((d) => isKind(d, '', 'ConfigMap') && nameOf(d) === 'ordersaga-oidc')!.data as Record<string, string>).AUTHENTICATION_OIDC = 'enabled';
+  (findDoc(docs, '', 'ConfigMap', 'ordersaga-oidc')!.data as Record<string, string>).AUTHENTICATION_OIDC = 'enabled';
   return docs;
 }
 
@@ -67,7 +65,7 @@ export const services = (docs: Manifest[]) => docs.filter(isKnativeService);
 export const triggers = (docs: Manifest[]) => byKind(docs, 'eventing.knative.dev', 'Trigger');
 
 export function named(docs: Manifest[], group: string, kind: string, name: string): Manifest {
-  const doc = docs.find((d) => isKind(d, group, kind) && nameOf(d) === name);
+  const doc = findDoc(docs, group, kind, name);
   if (!doc) throw new Error(`${kind} ${name} is not in the manifests`);
   return doc;
 }

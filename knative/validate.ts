@@ -2,21 +2,9 @@
  * Offline validation of the Knative manifests and skaffold.yaml, for
  * machines with no API server: what `kubectl apply` with strict field
  * validation and the Knative webhooks would reject, checked before a
- * cluster ever sees it.
- *
- * - {@link validateDocuments}: the upstream JSON Schemas (strict variants,
- *   where an unknown field is an error) for every Knative kind; the Knative
- *   model's problems (`knative/model`, the same rules the stand-in runs by:
- *   Trigger spec keys, filters, deliveries, PingSource schedules,
- *   EventPolicies, config-features); and what neither says: Serving's
- *   limits, where autoscaling annotations go, Ingress paths, and that every
- *   reference resolves within the manifests.
- * - {@link checkConventions}: ordersaga's own rules for a Service, a
- *   Trigger and the database connection budget.
- * - {@link validateSkaffold}: skaffold.yaml against its schema, and the
- *   folders and files it names.
- *
- * Every check reports {@link Problem}s; none throws on bad input.
+ * cluster ever sees it ({@link validateDocuments}, {@link validateSkaffold}),
+ * and ordersaga's own rules ({@link checkConventions}). Every check reports
+ * {@link Problem}s; none throws on bad input.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,10 +14,13 @@ import {
   arr,
   describe,
   dig,
+  findDoc,
+  groupOf,
   groupVersion,
-  Index,
   isKind,
+  isKnativeService,
   isRecord,
+  nameOf,
   namespaceOf,
   parseManifests,
   readModel,
@@ -50,8 +41,6 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export function sharedSchemasDir(repoRoot: string = REPO_ROOT): string {
   return path.resolve(repoRoot, '..', 'shared', 'schemas');
 }
-
-export const isKnativeService = (doc: Manifest): boolean => isKind(doc, 'serving.knative.dev', 'Service');
 
 // ---------------------------------------------------------------------------
 // Schemas
@@ -129,6 +118,8 @@ const AUTOSCALING_VALUES: Record<string, string[]> = { class: ['kpa.autoscaling.
 const MAX_CONTAINER_CONCURRENCY = 1000;
 const MAX_TIMEOUT_SECONDS = 600;
 const naturalString = (value: unknown) => typeof value === 'string' && /^\d+$/.test(value);
+const integerIn = (value: unknown, min: number, max: number) =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 
 function autoscalingProblems(annotations: Record<string, unknown>, at: string): Finding[] {
   const out: Finding[] = [];
@@ -146,19 +137,19 @@ function autoscalingProblems(annotations: Record<string, unknown>, at: string): 
 }
 
 /** Problems with a Destination (`{ref, uri}`): a relative uri, an incomplete ref, or one naming no document in the manifests. */
-function destinationProblems(dest: unknown, at: string, namespace: string, index: Index, what: string): Finding[] {
+function destinationProblems(dest: unknown, at: string, namespace: string, docs: readonly Manifest[], what: string): Finding[] {
   const d = rec(dest);
   const ref = rec(d?.ref);
   if (!d || (!ref && typeof d.uri !== 'string')) return [{ path: at, message: `${what} needs a ref or a uri` }];
   if (!ref) return /^https?:\/\//.test(String(d.uri)) ? [] : [{ path: `${at}.uri`, message: 'a uri without a ref must be absolute (http:// or https://)' }];
-  return refProblems(ref, `${at}.ref`, namespace, index, what);
+  return refProblems(ref, `${at}.ref`, namespace, docs, what);
 }
 
-function refProblems(ref: Record<string, unknown>, at: string, namespace: string, index: Index, what: string): Finding[] {
+function refProblems(ref: Record<string, unknown>, at: string, namespace: string, docs: readonly Manifest[], what: string): Finding[] {
   const [apiVersion, kind, name] = [str(ref.apiVersion), str(ref.kind), str(ref.name)];
   if (!apiVersion || !kind || !name) return [{ path: at, message: `${what} ref needs apiVersion, kind and name` }];
   const ns = str(ref.namespace) ?? namespace;
-  return index.find(groupVersion(apiVersion).group, kind, ns, name) ? [] : [{ path: at, message: `${what} ${kind} ${ns}/${name} (${apiVersion}) is not in the manifests` }];
+  return findDoc(docs, groupOf(ref), kind, name, ns) ? [] : [{ path: at, message: `${what} ${kind} ${ns}/${name} (${apiVersion}) is not in the manifests` }];
 }
 
 // ---------------------------------------------------------------------------
@@ -175,13 +166,12 @@ export interface ValidateOptions {
  * `noop` ones too: settings Knative would silently ignore), and the rules
  * and references neither covers.
  */
-export function validateDocuments(docs: readonly unknown[], options: ValidateOptions = {}): Problem[] {
-  const manifests = docs.filter(isRecord);
-  const problems: Problem[] = docs.flatMap((doc, i) => (isRecord(doc) ? [] : [{ rule: 'identity', resource: `document ${i + 1}`, path: '', message: 'a document must be a mapping' }]));
-  problems.push(...readModel(manifests, { defaultNamespace: 'ordersaga' }).problems.map(({ noop: _, ...p }) => p));
+export function validateDocuments(input: readonly unknown[], options: ValidateOptions = {}): Problem[] {
+  const docs = input.filter(isRecord);
+  const problems: Problem[] = input.flatMap((doc, i) => (isRecord(doc) ? [] : [{ rule: 'identity', resource: `document ${i + 1}`, path: '', message: 'a document must be a mapping' }]));
+  problems.push(...readModel(docs, { defaultNamespace: 'ordersaga' }).problems.map(({ noop: _, ...p }) => p));
   const schemas = loadSchemas(options.schemasDir ?? sharedSchemasDir());
-  const index = new Index(manifests);
-  for (const doc of manifests) {
+  for (const doc of docs) {
     const resource = describe(doc);
     const report = (rule: string, list: Finding[]) => problems.push(...list.map((p) => ({ rule, resource, ...p })));
     const { group, version } = groupVersion(str(doc.apiVersion) ?? '');
@@ -197,26 +187,26 @@ export function validateDocuments(docs: readonly unknown[], options: ValidateOpt
       report('autoscaling', [{ path: `metadata.annotations.${annotation}`, message }]);
     }
     if (isKind(doc, 'eventing.knative.dev', 'Trigger')) {
-      if (rec(spec.brokerRef)) report('reference', refProblems({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', ...rec(spec.brokerRef) }, 'spec.brokerRef', namespace, index, 'brokerRef'));
-      if (spec.subscriber !== undefined) report('reference', destinationProblems(spec.subscriber, 'spec.subscriber', namespace, index, 'subscriber'));
+      if (rec(spec.brokerRef)) report('reference', refProblems({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', ...rec(spec.brokerRef) }, 'spec.brokerRef', namespace, docs, 'brokerRef'));
+      if (spec.subscriber !== undefined) report('reference', destinationProblems(spec.subscriber, 'spec.subscriber', namespace, docs, 'subscriber'));
     }
     const deadLetterSink = dig(spec, 'delivery', 'deadLetterSink');
-    if (deadLetterSink !== undefined) report('reference', destinationProblems(deadLetterSink, 'spec.delivery.deadLetterSink', namespace, index, 'deadLetterSink'));
+    if (deadLetterSink !== undefined) report('reference', destinationProblems(deadLetterSink, 'spec.delivery.deadLetterSink', namespace, docs, 'deadLetterSink'));
     if (isKnativeService(doc)) {
       report('serving', servingProblems(doc));
       report('autoscaling', autoscalingProblems(rec(dig(doc, 'spec', 'template', 'metadata', 'annotations')) ?? {}, 'spec.template.metadata.annotations'));
     }
-    report('reference', envReferenceProblems(doc, namespace, index));
+    report('reference', envReferenceProblems(doc, namespace, docs));
     if (isKind(doc, 'sources.knative.dev', 'SinkBinding') || isKind(doc, 'sources.knative.dev', 'PingSource')) {
-      report('reference', destinationProblems(spec.sink, 'spec.sink', namespace, index, 'sink'));
+      report('reference', destinationProblems(spec.sink, 'spec.sink', namespace, docs, 'sink'));
     }
-    if (isKind(doc, 'sources.knative.dev', 'SinkBinding')) report('reference', subjectProblems(spec.subject, namespace, index));
+    if (isKind(doc, 'sources.knative.dev', 'SinkBinding')) report('reference', subjectProblems(spec.subject, namespace, docs));
     if (isKind(doc, 'eventing.knative.dev', 'EventPolicy')) {
-      arr(spec.to).forEach((to, i) => rec(dig(to, 'ref')) && report('reference', refProblems(rec(dig(to, 'ref'))!, `spec.to[${i}].ref`, namespace, index, 'to')));
-      arr(spec.from).forEach((from, i) => rec(dig(from, 'ref')) && report('reference', refProblems(rec(dig(from, 'ref'))!, `spec.from[${i}].ref`, namespace, index, 'from')));
-      arr(spec.from).forEach((from, i) => report('reference', serviceAccountSubjectProblems(str(dig(from, 'sub')), `spec.from[${i}].sub`, index)));
+      arr(spec.to).forEach((to, i) => rec(dig(to, 'ref')) && report('reference', refProblems(rec(dig(to, 'ref'))!, `spec.to[${i}].ref`, namespace, docs, 'to')));
+      arr(spec.from).forEach((from, i) => rec(dig(from, 'ref')) && report('reference', refProblems(rec(dig(from, 'ref'))!, `spec.from[${i}].ref`, namespace, docs, 'from')));
+      arr(spec.from).forEach((from, i) => report('reference', serviceAccountSubjectProblems(str(dig(from, 'sub')), `spec.from[${i}].sub`, docs)));
     }
-    if (isKind(doc, 'networking.k8s.io', 'Ingress')) report('ingress', ingressProblems(doc, namespace, index));
+    if (isKind(doc, 'networking.k8s.io', 'Ingress')) report('ingress', ingressProblems(doc, namespace, docs));
     if (isKind(doc, '', 'ConfigMap') || isKind(doc, '', 'Secret')) report('config', configProblems(doc));
   }
   return problems;
@@ -225,17 +215,15 @@ export function validateDocuments(docs: readonly unknown[], options: ValidateOpt
 /** Knative Serving's webhook rules for a Service's Revision template. */
 function servingProblems(doc: Manifest): Finding[] {
   const out: Finding[] = [];
-  const name = str(dig(doc, 'metadata', 'name')) ?? '';
+  const name = nameOf(doc);
   if (name.length > 63 || !DNS1035_LABEL.test(name)) out.push({ path: 'metadata.name', message: `a Knative Service name must be a DNS-1035 label (≤ 63, starts with a letter): "${name}"` });
   const at = 'spec.template.spec';
   const spec = rec(dig(doc, 'spec', 'template', 'spec'));
   if (!spec) return [...out, { path: at, message: 'a Knative Service needs spec.template.spec' }];
-  const cc = spec.containerConcurrency;
-  if (cc !== undefined && !(Number.isInteger(cc) && (cc as number) >= 0 && (cc as number) <= MAX_CONTAINER_CONCURRENCY)) {
+  if (spec.containerConcurrency !== undefined && !integerIn(spec.containerConcurrency, 0, MAX_CONTAINER_CONCURRENCY)) {
     out.push({ path: `${at}.containerConcurrency`, message: `containerConcurrency must be an integer 0..${MAX_CONTAINER_CONCURRENCY} (0 = unlimited)` });
   }
-  const timeout = spec.timeoutSeconds;
-  if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) > 0 && (timeout as number) <= MAX_TIMEOUT_SECONDS)) {
+  if (spec.timeoutSeconds !== undefined && !integerIn(spec.timeoutSeconds, 1, MAX_TIMEOUT_SECONDS)) {
     out.push({ path: `${at}.timeoutSeconds`, message: `timeoutSeconds must be an integer 1..${MAX_TIMEOUT_SECONDS} (Knative's default ceiling)` });
   }
   const containers = arr(spec.containers);
@@ -264,7 +252,7 @@ function servingProblems(doc: Manifest): Finding[] {
 }
 
 /** Every ConfigMap/Secret an env var (or envFrom) of a pod template in `doc` names, checked against the manifests. */
-function envReferenceProblems(doc: Manifest, namespace: string, index: Index): Finding[] {
+function envReferenceProblems(doc: Manifest, namespace: string, docs: readonly Manifest[]): Finding[] {
   const templated = isKnativeService(doc) || isKind(doc, 'apps', 'Deployment') || isKind(doc, 'apps', 'StatefulSet') || isKind(doc, 'batch', 'Job');
   const out: Finding[] = [];
   for (const list of templated ? ['initContainers', 'containers'] : []) {
@@ -277,7 +265,7 @@ function envReferenceProblems(doc: Manifest, namespace: string, index: Index): F
       for (const { f, ref, path: where } of refs) {
         if (!ref || ref.optional === true) continue;
         const kind = f.startsWith('configMap') ? 'ConfigMap' : 'Secret';
-        const source = index.find('', kind, namespace, str(ref.name) ?? '');
+        const source = findDoc(docs, '', kind, str(ref.name) ?? '', namespace);
         const keys = new Set(['data', 'stringData', 'binaryData'].flatMap((field) => Object.keys(rec(source?.[field]) ?? {})));
         if (!source) out.push({ path: where, message: `${kind} ${namespace}/${str(ref.name)} is not in the manifests` });
         else if (ref.key !== undefined && !keys.has(str(ref.key) ?? '')) out.push({ path: where, message: `${kind} ${namespace}/${str(ref.name)} has no key "${str(ref.key)}"` });
@@ -288,13 +276,13 @@ function envReferenceProblems(doc: Manifest, namespace: string, index: Index): F
 }
 
 /** A `sub` naming one ServiceAccount (no `*`) of a namespace these manifests fill must name one they declare. */
-function serviceAccountSubjectProblems(sub: string | undefined, at: string, index: Index): Finding[] {
+function serviceAccountSubjectProblems(sub: string | undefined, at: string, docs: readonly Manifest[]): Finding[] {
   const [, namespace, name] = /^system:serviceaccount:([^:*]+):([^:*]+)$/.exec(sub ?? '') ?? [];
-  if (!namespace || !name || !index.docs.some((d) => namespaceOf(d, '') === namespace) || index.find('', 'ServiceAccount', namespace, name)) return [];
+  if (!namespace || !name || !docs.some((d) => namespaceOf(d, '') === namespace) || findDoc(docs, '', 'ServiceAccount', name, namespace)) return [];
   return [{ path: at, message: `ServiceAccount ${namespace}/${name} is not in the manifests` }];
 }
 
-function subjectProblems(subject: unknown, namespace: string, index: Index): Finding[] {
+function subjectProblems(subject: unknown, namespace: string, docs: readonly Manifest[]): Finding[] {
   const s = rec(subject);
   if (!s || !str(s.apiVersion) || !str(s.kind)) return [{ path: 'spec.subject', message: 'a SinkBinding needs a subject with apiVersion and kind' }];
   const selector = rec(s.selector);
@@ -302,17 +290,18 @@ function subjectProblems(subject: unknown, namespace: string, index: Index): Fin
   if (selector && arr(selector.matchExpressions).length === 0 && Object.keys(rec(selector.matchLabels) ?? {}).length === 0) {
     return [{ path: 'spec.subject.selector', message: 'an empty selector would bind every resource of the kind' }];
   }
-  if (subjectMatches(s, index.docs, namespace).length > 0) return [];
+  if (subjectMatches(s, docs, namespace).length > 0) return [];
   return [{ path: selector ? 'spec.subject.selector' : 'spec.subject.name', message: `no ${str(s.kind)} in ${str(s.namespace) ?? namespace} matches the subject` }];
 }
 
 const REGEX_CHARS = /[\^$()[\]|*+?{}\\]/;
 
-function ingressProblems(doc: Manifest, namespace: string, index: Index): Finding[] {
+function ingressProblems(doc: Manifest, namespace: string, docs: readonly Manifest[]): Finding[] {
   const out: Finding[] = [];
   const annotations = rec(dig(doc, 'metadata', 'annotations')) ?? {};
   if (!str(dig(doc, 'spec', 'ingressClassName'))) out.push({ path: 'spec.ingressClassName', message: 'name the Ingress class (ingressClassName)' });
   const backends = new Set<string>();
+  const knativeService = (name: string) => findDoc(docs, 'serving.knative.dev', 'Service', name, namespace);
   arr(dig(doc, 'spec', 'rules')).forEach((rule, r) => {
     arr(dig(rule, 'http', 'paths')).forEach((p, i) => {
       const at = `spec.rules[${r}].http.paths[${i}]`;
@@ -329,7 +318,7 @@ function ingressProblems(doc: Manifest, namespace: string, index: Index): Findin
       } else if (!pathValue.startsWith('/')) out.push({ path: `${at}.path`, message: 'a path starts with /' });
       if (!service) return out.push({ path: `${at}.backend.service.name`, message: 'the backend must name a Service' });
       backends.add(service);
-      if (!index.serviceNamed(namespace, service)) out.push({ path: `${at}.backend.service.name`, message: `Service ${namespace}/${service} is not in the manifests` });
+      if (!findDoc(docs, '', 'Service', service, namespace) && !knativeService(service)) out.push({ path: `${at}.backend.service.name`, message: `Service ${namespace}/${service} is not in the manifests` });
       if (dig(p, 'backend', 'service', 'port', 'number') === undefined && dig(p, 'backend', 'service', 'port', 'name') === undefined) {
         out.push({ path: `${at}.backend.service.port`, message: 'the backend needs a port number or name' });
       }
@@ -337,7 +326,7 @@ function ingressProblems(doc: Manifest, namespace: string, index: Index): Findin
   });
   // Knative's gateway routes by Host: a wrong upstream-vhost reaches the wrong function.
   const vhost = str(annotations['nginx.ingress.kubernetes.io/upstream-vhost']);
-  const knative = [...backends].filter((b) => index.find('serving.knative.dev', 'Service', namespace, b));
+  const knative = [...backends].filter(knativeService);
   if (vhost !== undefined && backends.size > 1 && knative.length > 0) {
     out.push({ path: 'metadata.annotations', message: 'upstream-vhost applies to every path; Knative Services behind one Ingress must be one Service' });
   } else if (vhost !== undefined && knative.length === 1 && vhost !== `${knative[0]}.${namespace}.svc.cluster.local`) {
@@ -371,7 +360,7 @@ export function validateSkaffold(text: string, options: { repoRoot?: string; sch
   if (docs.length === 0 && problems.length === 0) push('skaffold.yaml', '', 'no configuration');
   const ajv = createSchemaAjv();
   for (const doc of docs) {
-    const name = str(dig(doc, 'metadata', 'name')) ?? 'skaffold.yaml';
+    const name = nameOf(doc) || 'skaffold.yaml';
     const m = /^skaffold\/(v[0-9a-z]+)$/.exec(str(doc.apiVersion) ?? '');
     const schemaFile = m ? path.join(options.schemasDir ?? sharedSchemasDir(), 'skaffold', `${m[1]}.json`) : undefined;
     if (!schemaFile || !existsSync(schemaFile)) {

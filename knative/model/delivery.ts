@@ -35,6 +35,10 @@ export interface DeliverySpec {
  */
 export const BROKER_DEFAULT_DELIVERY = { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' } as const;
 
+/** Whether `value` is a Destination the webhook takes: a mapping with a ref or a uri. */
+export const isDestination = (value: unknown): value is Destination =>
+  isRecord(value) && (isRecord(value.ref) || typeof value.uri === 'string');
+
 const FIELDS = new Set(['deadLetterSink', 'retry', 'timeout', 'backoffPolicy', 'backoffDelay', 'retryAfterMax', 'format']);
 
 /**
@@ -83,7 +87,7 @@ export function readDelivery(value: unknown, at: string, features: Readonly<Reco
     else bad('format', `format must be json or binary, not ${JSON.stringify(format)}`);
   }
   if (deadLetterSink !== undefined) {
-    if (isRecord(deadLetterSink) && (isRecord(deadLetterSink.ref) || typeof deadLetterSink.uri === 'string')) spec.deadLetterSink = deadLetterSink as Destination;
+    if (isDestination(deadLetterSink)) spec.deadLetterSink = deadLetterSink;
     else bad('deadLetterSink', 'deadLetterSink needs a ref or a uri');
   }
   return { spec, findings };

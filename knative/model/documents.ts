@@ -1,7 +1,7 @@
 /**
  * Kubernetes documents as both the stand-in and the validator read them:
- * one YAML loader, the small accessors over untyped documents, and the index
- * that reference checks look names up in.
+ * one YAML loader, the small accessors over untyped documents, and the lookup
+ * that reference checks find names with.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,10 +49,12 @@ export function groupVersion(apiVersion: string): { group: string; version: stri
 export const kindOf = (doc: Manifest): string => str(doc.kind) ?? '';
 export const nameOf = (doc: Manifest): string => str(dig(doc, 'metadata', 'name')) ?? '';
 export const namespaceOf = (doc: Manifest, fallback = 'ordersaga'): string => str(dig(doc, 'metadata', 'namespace')) || fallback;
-export const groupOf = (doc: Manifest): string => groupVersion(str(doc.apiVersion) ?? '').group;
+/** The API group of a document or a reference (its `apiVersion`'s). */
+export const groupOf = (doc: { apiVersion?: unknown }): string => groupVersion(str(doc.apiVersion) ?? '').group;
 
 /** Whether `doc` is `kind` of the API group `group` (any version). */
 export const isKind = (doc: Manifest, group: string, kind: string): boolean => kindOf(doc) === kind && groupOf(doc) === group;
+export const isKnativeService = (doc: Manifest): boolean => isKind(doc, 'serving.knative.dev', 'Service');
 
 /** `Kind namespace/name`, as problems name a document. */
 export function describe(doc: Manifest): string {
@@ -82,27 +84,15 @@ export function loadDirectory(dir: string): { docs: Manifest[]; problems: Proble
   return { docs: parsed.flatMap((p) => p.docs), problems: parsed.flatMap((p) => p.problems), files };
 }
 
-/** The documents, indexed for reference lookups. */
-export class Index {
-  private readonly byKey = new Map<string, Manifest>();
-  constructor(readonly docs: readonly Manifest[]) {
-    for (const doc of docs) this.byKey.set(Index.key(groupOf(doc), kindOf(doc), namespaceOf(doc), nameOf(doc)), doc);
-  }
-  static key(group: string, kind: string, namespace: string, name: string): string {
-    return `${group}|${kind}|${namespace}|${name}`;
-  }
-  find(group: string, kind: string, namespace: string, name: string): Manifest | undefined {
-    return this.byKey.get(Index.key(group, kind, namespace, name));
-  }
-  /** A Kubernetes Service named `name`: a core Service, or the one Knative creates for its Service. */
-  serviceNamed(namespace: string, name: string): Manifest | undefined {
-    return this.find('', 'Service', namespace, name) ?? this.find('serving.knative.dev', 'Service', namespace, name);
-  }
+/** The document of `kind` in `group` named `name`, in `namespace` when one is given. */
+export function findDoc(docs: readonly Manifest[], group: string, kind: string, name: string, namespace?: string) {
+  const inNamespace = (d: Manifest) => namespace === undefined || namespaceOf(d) === namespace;
+  return docs.find((d) => isKind(d, group, kind) && nameOf(d) === name && inNamespace(d));
 }
 
 /** The documents a `subject` (SinkBinding) selects: by name, or by matchLabels on their own labels. */
 export function subjectMatches(subject: Record<string, unknown>, docs: readonly Manifest[], namespace = 'ordersaga'): Manifest[] {
-  const group = groupVersion(str(subject.apiVersion) ?? '').group;
+  const group = groupOf(subject);
   const ns = str(subject.namespace) ?? namespace;
   const name = str(subject.name);
   const matchLabels = rec(dig(subject, 'selector', 'matchLabels')) ?? {};

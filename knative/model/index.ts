@@ -10,18 +10,18 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { parseSchedule, type CronSchedule } from './cron.js';
-import { BROKER_DEFAULT_DELIVERY, readDelivery, type DeliverySpec, type Destination } from './delivery.js';
-import { arr, describe, dig, groupOf, groupVersion, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str, type Finding, type Manifest, type Problem } from './documents.js';
+import { BROKER_DEFAULT_DELIVERY, isDestination, readDelivery, type DeliverySpec, type Destination } from './delivery.js';
+import { arr, describe, dig, findDoc, groupOf, isKind, isRecord, kindOf, nameOf, namespaceOf, rec, str } from './documents.js';
+import type { Finding, Manifest, Problem } from './documents.js';
 import { compileFilters, type EventFilter } from './filters.js';
-import { AUTHENTICATABLE_KINDS, AUTHORIZATION_MODES, oidcSubjectOf } from './oidc.js';
+import { AUTHENTICATABLE_KINDS, AUTHORIZATION_MODES, oidcSubjectOf, type PolicyRule } from './oidc.js';
 
 export * from './documents.js';
 export { parseDuration } from './durations.js';
-export { isRefusal, parseSchedule, type CronRefusal, type CronSchedule } from './cron.js';
 export { backoffBefore, BROKER_DEFAULT_DELIVERY, isRetryable, type DeliverySpec, type Destination } from './delivery.js';
-export { ATTRIBUTE_NAME, compileFilters, lookupAttribute, type AttributeValue, type EventFilter, type FilterResult } from './filters.js';
+export { compileFilters, type AttributeValue } from './filters.js';
 export { CesqlNonBooleanResultError } from './cesql/index.js';
-export { admits, audienceOf, AUTHORIZATION_MODES, childName, destinationAudience, oidcSubjectOf, policiesFor, subjectContained } from './oidc.js';
+export { admits, audienceOf, destinationAudience, oidcSubjectOf, policiesFor } from './oidc.js';
 
 /** Where a resource lives. */
 export interface Named {
@@ -52,16 +52,9 @@ export interface PingSourceModel extends Named {
 }
 
 /** Who may send to what, for the `authentication-oidc` feature (`oidc.ts` applies it). */
-export interface EventPolicyModel extends Named {
-  /** The targets; none means every target in the namespace. */
-  to: { ref?: { apiVersion: string; kind: string; name: string }; selector?: Record<string, unknown> }[];
-  /** OIDC subjects admitted, a trailing `*` matching any suffix; a source or Trigger ref is the ServiceAccount Knative gives it. */
-  subjects: string[];
+export interface EventPolicyModel extends Named, PolicyRule {
   /** References in `from` this model cannot resolve to a subject. */
   from: { apiVersion: string; kind: string; name: string; namespace: string }[];
-  filter: EventFilter;
-  /** Every `from` resolved: Knative applies a policy only once it is ready. */
-  ready: boolean;
 }
 
 export type ModelProblem = Problem & { noop?: true };
@@ -81,18 +74,15 @@ export const DEFAULT_FEATURES: Readonly<Record<string, string>> = { 'authenticat
 /** The default install's `default-authorization-mode`: what admits a sender when no EventPolicy applies. */
 export const DEFAULT_AUTHORIZATION_MODE = 'allow-same-namespace';
 
-export interface ModelOptions {
-  /** Namespace of documents that name none. */
-  defaultNamespace?: string;
-}
-
 const EVENTING = 'eventing.knative.dev';
 const TRIGGER_SPEC_KEYS = new Set(['broker', 'brokerRef', 'filter', 'filters', 'subscriber', 'delivery']);
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const knativeConfig = (docs: readonly Manifest[], name: string) => docs.find((d) => isKind(d, '', 'ConfigMap') && nameOf(d) === name);
 
-/** Reads every Knative resource of `docs`; never throws on bad input, every refusal is a problem. */
-export function readModel(docs: readonly Manifest[], options: ModelOptions = {}): KnativeModel {
+/**
+ * Reads every Knative resource of `docs` (in `defaultNamespace` when they name none); never throws
+ * on bad input, every refusal is a problem.
+ */
+export function readModel(docs: readonly Manifest[], options: { defaultNamespace?: string } = {}): KnativeModel {
   const fallback = options.defaultNamespace ?? 'default';
   const model: KnativeModel = {
     brokers: [],
@@ -115,7 +105,7 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
     seen.add(key);
   }
 
-  const features = knativeConfig(docs, 'config-features');
+  const features = findDoc(docs, '', 'ConfigMap', 'config-features');
   if (features) {
     if (namespaceOf(features, '') !== 'knative-eventing') report(features, 'config', [{ path: 'metadata.namespace', message: 'config-features takes effect only in namespace knative-eventing' }]);
     for (const [flag, value] of Object.entries(rec(features.data) ?? {})) {
@@ -126,7 +116,8 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
       model.features[flag] = String(value);
     }
   }
-  const brokerDefaults = readBrokerDefaults(knativeConfig(docs, 'config-br-defaults'), (f) => report(knativeConfig(docs, 'config-br-defaults')!, 'config', f));
+  const defaultsDoc = findDoc(docs, '', 'ConfigMap', 'config-br-defaults');
+  const brokerDefaults = readBrokerDefaults(defaultsDoc, (f) => report(defaultsDoc!, 'config', f));
 
   for (const doc of docs.filter((d) => isKind(d, EVENTING, 'Broker'))) {
     const namespace = namespaceOf(doc, fallback);
@@ -146,10 +137,11 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
     const ref = rec(spec.brokerRef);
     const brokerName = str(ref?.name) || str(spec.broker) || 'default';
     if (ref && str(spec.broker) && spec.broker !== brokerName) findings.push({ path: 'spec.brokerRef', message: 'spec.broker and spec.brokerRef name different Brokers' });
-    const broker = model.brokers.find((b) => b.namespace === (str(ref?.namespace) || namespace) && b.name === brokerName);
-    if (!broker) report(doc, 'reference', [{ path: 'spec.broker', message: `Broker ${str(ref?.namespace) || namespace}/${brokerName} is not in the manifests` }]);
-    const subscriber = rec(spec.subscriber);
-    if (!subscriber || (!rec(subscriber.ref) && typeof subscriber.uri !== 'string')) findings.push({ path: 'spec.subscriber', message: 'a Trigger needs a subscriber with a ref or a uri' });
+    const brokerNamespace = str(ref?.namespace) || namespace;
+    const broker = model.brokers.find((b) => b.namespace === brokerNamespace && b.name === brokerName);
+    if (!broker) report(doc, 'reference', [{ path: 'spec.broker', message: `Broker ${brokerNamespace}/${brokerName} is not in the manifests` }]);
+    const subscriber = isDestination(spec.subscriber) ? spec.subscriber : undefined;
+    if (!subscriber) findings.push({ path: 'spec.subscriber', message: 'a Trigger needs a subscriber with a ref or a uri' });
     report(doc, 'trigger-spec', findings);
     const filters = compileFilters(spec, 'spec');
     report(doc, 'filter', filters.findings);
@@ -157,7 +149,7 @@ export function readModel(docs: readonly Manifest[], options: ModelOptions = {})
     report(doc, 'delivery', delivery?.findings ?? []);
     if (!broker || !subscriber) continue;
     const key = `${broker.namespace}/${broker.name}`;
-    model.triggers.push({ namespace, name: nameOf(doc), broker: key, subscriber: subscriber as Destination, filter: filters.filter, delivery: delivery?.spec ?? broker.delivery });
+    model.triggers.push({ namespace, name: nameOf(doc), broker: key, subscriber, filter: filters.filter, delivery: delivery?.spec ?? broker.delivery });
   }
 
   for (const doc of docs.filter((d) => isKind(d, 'sources.knative.dev', 'PingSource'))) {
@@ -193,8 +185,8 @@ function readPingSource(doc: Manifest, namespace: string): { model?: PingSourceM
   const spec = rec(doc.spec) ?? {};
   const schedule = parseSchedule(str(spec.schedule) ?? '', str(spec.timezone) ?? '');
   if ('message' in schedule) findings.push({ path: `spec.${schedule.field}`, message: schedule.message });
-  const sink = rec(spec.sink);
-  if (!sink || (!rec(sink.ref) && typeof sink.uri !== 'string')) findings.push({ path: 'spec.sink', message: 'a PingSource needs a sink with a ref or a uri' });
+  const sink = isDestination(spec.sink) ? spec.sink : undefined;
+  if (!sink) findings.push({ path: 'spec.sink', message: 'a PingSource needs a sink with a ref or a uri' });
   const contentType = str(spec.contentType);
   const [text, base64] = [str(spec.data) ?? '', str(spec.dataBase64) ?? ''];
   if (text !== '' && base64 !== '') findings.push({ path: 'spec', message: 'data and dataBase64 are mutually exclusive' });
@@ -203,7 +195,7 @@ function readPingSource(doc: Manifest, namespace: string): { model?: PingSourceM
   // ping_validation.go: with contentType application/json the data must be a JSON object.
   if (contentType === 'application/json' && data && !isJsonObject(data)) findings.push({ path: base64 ? 'spec.dataBase64' : 'spec.data', message: 'contentType is application/json but the data is not a JSON object' });
   if ('message' in schedule || !sink) return { findings };
-  return { model: { namespace, name: nameOf(doc), schedule, contentType, data, sink: sink as Destination }, findings };
+  return { model: { namespace, name: nameOf(doc), schedule, contentType, data, sink }, findings };
 }
 
 function isJsonObject(data: Buffer): boolean {
@@ -232,7 +224,7 @@ function readEventPolicy(doc: Manifest, namespace: string): { model: EventPolicy
     if (sub) model.subjects.push(sub);
     if (!ref) return;
     const r = reference(ref, `spec.from[${i}].ref`);
-    const { group } = groupVersion(r.apiVersion);
+    const group = groupOf(r);
     // pkg/auth/event_policy.go resolves a ref through its `.status.auth`; a ServiceAccount has none, so the policy never becomes ready.
     if (AUTHENTICATABLE_KINDS.has(`${group}/${r.kind}`)) return void model.subjects.push(oidcSubjectOf(group, r.kind, r.namespace, r.name));
     model.from.push(r);

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readModel, type AttributeValue, type Manifest } from './index.js';
-import { admits, audienceOf, childName, destinationAudience, oidcSubjectOf, policiesFor, subjectContained } from './oidc.js';
+import { admits, audienceOf, childName, destinationAudience, oidcSubjectOf, policiesFor } from './oidc.js';
+import { subjectContained } from './subjects.js';
 
 const features: Manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-features', namespace: 'knative-eventing' }, data: { 'authentication-oidc': 'enabled' } };
 const broker = (name: string, labels: Record<string, string> = {}): Manifest => ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name, namespace: 'ns', labels } });

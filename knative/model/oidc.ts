@@ -12,12 +12,10 @@
  *   `default-authorization-mode` when none applies.
  */
 import { createHash } from 'node:crypto';
-import { dig, groupVersion, rec, str, subjectMatches, type Manifest } from './documents.js';
+import { groupOf, kindOf, nameOf, rec, str, subjectMatches, type Manifest } from './documents.js';
 import type { Destination } from './delivery.js';
 import type { AttributeValue, EventFilter } from './filters.js';
 import { subjectContained } from './subjects.js';
-
-export { subjectContained } from './subjects.js';
 
 /** The `authorization-mode` values of `config-features` (eventing `pkg/apis/feature`). */
 export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
@@ -29,7 +27,7 @@ export const audienceOf = (group: string, kind: string, namespace: string, name:
 export function destinationAudience(destination: Destination, namespace: string): string | undefined {
   if (typeof destination.audience === 'string' && destination.audience !== '') return destination.audience;
   const ref = destination.ref;
-  if (!ref || groupVersion(ref.apiVersion ?? '').group !== 'eventing.knative.dev' || ref.kind !== 'Broker') return undefined;
+  if (!ref || groupOf(ref) !== 'eventing.knative.dev' || ref.kind !== 'Broker') return undefined;
   return audienceOf('eventing.knative.dev', 'Broker', ref.namespace ?? namespace, ref.name);
 }
 
@@ -58,21 +56,22 @@ export const AUTHENTICATABLE_KINDS: ReadonlySet<string> = new Set(
   ['ApiServerSource', 'ContainerSource', 'PingSource', 'SinkBinding'].map((k) => `sources.knative.dev/${k}`).concat('eventing.knative.dev/Trigger'),
 );
 
-
 /** What the authorization check needs of an EventPolicy (the model's EventPolicyModel). */
 export interface PolicyRule {
   namespace: string;
+  /** The targets; none means every target in the namespace. */
   to: { ref?: { apiVersion: string; kind: string; name: string }; selector?: Record<string, unknown> }[];
+  /** OIDC subjects admitted, a trailing `*` matching any suffix; a source or Trigger ref is the ServiceAccount Knative gives it. */
   subjects: string[];
   filter: EventFilter;
-  /** Knative marks a policy whose `from` it cannot resolve not ready, and applies it nowhere. */
+  /** Every `from` resolved: Knative marks a policy whose `from` it cannot resolve not ready, and applies it nowhere. */
   ready: boolean;
 }
 
 /** The ready policies that apply to `target` (a manifest): those of its namespace with no `to`, or a `to` naming or selecting it. */
 export function policiesFor<P extends PolicyRule>(policies: readonly P[], target: Manifest, namespace: string): P[] {
-  const [group, kind, name] = [groupVersion(str(target.apiVersion) ?? '').group.toLowerCase(), (str(target.kind) ?? '').toLowerCase(), str(dig(target, 'metadata', 'name')) ?? ''];
-  const sameKind = (apiVersion: unknown, k: unknown) => groupVersion(str(apiVersion) ?? '').group.toLowerCase() === group && (str(k) ?? '').toLowerCase() === kind;
+  const [group, kind, name] = [groupOf(target).toLowerCase(), kindOf(target).toLowerCase(), nameOf(target)];
+  const sameKind = (o: { apiVersion?: unknown; kind?: unknown } = {}) => groupOf(o).toLowerCase() === group && (str(o.kind) ?? '').toLowerCase() === kind;
   return policies.filter(
     (p) =>
       p.ready &&
@@ -80,8 +79,8 @@ export function policiesFor<P extends PolicyRule>(policies: readonly P[], target
       (p.to.length === 0 ||
         p.to.some((to) =>
           to.ref
-            ? sameKind(to.ref.apiVersion, to.ref.kind) && to.ref.name.toLowerCase() === name.toLowerCase()
-            : sameKind(to.selector?.apiVersion, to.selector?.kind) && subjectMatches({ ...rec(to.selector), selector: to.selector }, [target], namespace).length > 0,
+            ? sameKind(to.ref) && to.ref.name.toLowerCase() === name.toLowerCase()
+            : sameKind(to.selector) && subjectMatches({ ...rec(to.selector), selector: to.selector }, [target], namespace).length > 0,
         )),
   );
 }
