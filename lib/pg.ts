@@ -6,7 +6,14 @@
  * migrations, tests and admin tools.
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+
+/**
+ * node-postgres, loaded through `require`: OpenTelemetry's pg
+ * instrumentation patches it there, with no ESM loader hook (a hook runs
+ * on a thread of its own, about 16 MB more in every function process).
+ */
+export const pg = createRequire(import.meta.url)('pg') as typeof import('pg');
 
 // Money is integer minor units capped far below 2^53 by the schemas, so int8
 // columns are safe to read as numbers.

@@ -10,11 +10,11 @@
  * before the transaction that places it, so a settlement committed after
  * that cannot be missed.
  */
-import pg from 'pg';
 import type { RouteReply } from '../../lib/function.js';
 import type { Logger } from '../../lib/log.js';
 import type { IdempotentOutcome } from '../../lib/messaging.js';
-import type { Sql } from '../../lib/pg.js';
+import type { Client } from 'pg';
+import { pg, type Sql } from '../../lib/pg.js';
 import { SETTLED_CHANNEL } from '../notify/domain.js';
 
 /** The longest `Prefer: wait` honoured, in seconds (SPEC §3). */
@@ -43,13 +43,13 @@ export interface SagaWaiter {
 
 export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): SagaWaiter {
   const watching = new Map<string, Set<() => void>>();
-  let client: pg.Client | undefined;
-  let connecting: Promise<pg.Client> | undefined;
+  let client: Client | undefined;
+  let connecting: Promise<Client> | undefined;
 
   const wakeAll = () => {
     for (const wakers of watching.values()) for (const wake of wakers) wake();
   };
-  const listen = (): Promise<pg.Client> => {
+  const listen = (): Promise<Client> => {
     if (client) return Promise.resolve(client);
     connecting ??= (async () => {
       const c = new pg.Client({ connectionString: databaseUrl, application_name: 'place-order-waiter' });

@@ -9,7 +9,6 @@
  * collector that is down or hangs costs a bounded queue (spans beyond it
  * are dropped) and an export timeout, never a request.
  */
-import { register } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 
 /** Paths whose requests are not traced: Knative's probes. */
@@ -17,9 +16,8 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz']);
 
 /** Starts the SDK; returns a function that flushes and stops it. */
 export async function startFunctionTracing(env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
-  // Before any instrumented module loads: the ESM hook that lets the pg
-  // instrumentation patch `pg` when ESM code imports it (http and undici need none).
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: ['pg'] } });
+  // No ESM loader hook: http and undici need none, and lib/pg.ts loads pg
+  // through require, where the pg instrumentation patches it.
   env.OTEL_SERVICE_NAME ||= env.K_SERVICE || env.FUNCTION_TARGET || 'ordersaga';
   // Traces only, unless asked: no metrics or logs exporter knocking at the collector.
   env.OTEL_METRICS_EXPORTER ||= 'none';
