@@ -195,8 +195,8 @@ async function measure(spec: SystemSpec, dbs: Databases, postmaster: number | un
 
 /** PostgreSQL's postmaster, when the server runs on this machine: the parent of our own backend. */
 async function postmasterOf(adminUrl: string): Promise<number | undefined> {
-  const backend = await withAdmin(adminUrl, async (c) => (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
-  const parent = parentOf(backend);
+  // Read while the connection is open: once it closes, its backend is gone from /proc.
+  const parent = await withAdmin(adminUrl, async (c) => parentOf((await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
   return parent && existsSync(`/proc/${parent}/cmdline`) && /postgres/.test(readFileSync(`/proc/${parent}/cmdline`, 'utf8')) ? parent : undefined;
 }
 
@@ -219,6 +219,8 @@ async function main(): Promise<number> {
   try {
     postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v);
     const postmaster = await postmasterOf(adminUrl);
+    // The embedded server is always on this machine: its CPU is part of every figure.
+    if (server.embedded && postmaster === undefined) throw new Error('the embedded PostgreSQL runs here, but its postmaster was not found in /proc');
     console.log(
       `bench:peers: levels ${settings.levels.join(', ')}, ${settings.seconds} s each after ${settings.warmupSeconds} s of warm-up, ` +
         `on ${os.cpus().length} cores, Node ${process.version}, PostgreSQL ${postgres}${server.embedded ? ' (embedded)' : ''}` +
