@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport, targetsOf, type LevelMeasure, type SystemResult } from './peers-report.js';
+import { bestRounds, renderReport, roundOrder, targetsOf, type LevelMeasure, type SystemResult } from './peers-report.js';
 
 const level = (concurrency: number, ordersPerS: number, p50: number, cpu: number | null, more: Partial<LevelMeasure> = {}): LevelMeasure => ({
   concurrency,
@@ -76,5 +76,32 @@ describe('the report', () => {
     expect(report).toContain('| c=32 orders/s, ordersaga ÷ Restate (target ≥ 1.0) | 0.36 | NOT met |');
     expect(report).toContain('| c=1 p50, ordersaga vs Restate (target ≤) | 50.6 ms vs 35 ms | NOT met |');
     expect(report).toContain('- ordersaga: Broker stand-in + gateway 37.5, PostgreSQL 37.5');
+  });
+});
+
+describe('rounds', () => {
+  it('run the systems forward, then reversed', () => {
+    expect([0, 1, 2].map((r) => roundOrder(['a', 'b', 'c'], r).join(''))).toEqual(['abc', 'cba', 'abc']);
+  });
+
+  it("keep each system's round with the most orders per second at the highest level, all its levels from that round", () => {
+    const slow = system('ordersaga', [level(1, 40, 20, 12), level(8, 90, 80, 10), level(32, 120, 300, 14)]);
+    const fast = system('ordersaga', [level(1, 35, 22, 11), level(8, 100, 70, 9), level(32, 190, 170, 8)]);
+    const restateFast = system('restate', [level(32, 170, 200, 9)]);
+    const restateSlow = system('restate', [level(32, 150, 220, 10)]);
+    const best = bestRounds([[slow, restateFast], [restateSlow, fast]], LEVELS);
+    expect(best.map((r) => r.id)).toEqual(['ordersaga', 'restate']);
+    expect(best[0]).toBe(fast);
+    expect(best[1]).toBe(restateFast);
+  });
+
+  it('never hide a round that failed, had errors or broke an invariant', () => {
+    const good = system('dbos', [level(32, 150, 200, 9)]);
+    const errors = system('dbos', [level(32, 160, 200, 9, { errors: 3 })]);
+    const violated = system('dbos', [level(32, 160, 200, 9, { invariants_ok: false })]);
+    const failed = system('dbos', [], { failed: 'did not start' });
+    expect(bestRounds([[good], [errors]], LEVELS)[0]).toBe(errors);
+    expect(bestRounds([[violated], [good]], LEVELS)[0]).toBe(violated);
+    expect(bestRounds([[good], [failed]], LEVELS)[0]).toBe(failed);
   });
 });

@@ -13,6 +13,8 @@
  * PEERS_SYSTEMS picks systems by id (e.g. `ordersaga,ordersaga-traced,restate`);
  * BENCH_BASELINE_CPU_MS: 494df0c's CPU per order at the highest level, measured
  * in the same sitting, which the one-third target is judged against.
+ * BENCH_ROUNDS (default 1): run every system that many times, in turn
+ * forward and reversed, and report each system's best round.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,13 +27,15 @@ import { createDb, withDatabase } from '../lib/db.js';
 import { migrateLatest } from '../migrations/index.js';
 import { cpuBetween, mergeSnapshots, snapshotCpu } from './cpu.js';
 import { benchSettings, closedLoop, percentile, round, settledInvariants } from './driver.js';
-import { renderReport, targetsOf, type LevelMeasure, type SystemResult } from './peers-report.js';
+import { bestRounds, renderReport, roundOrder, targetsOf, type LevelMeasure, type SystemResult } from './peers-report.js';
 import { parentOf } from './rss.js';
 import { runPostgres } from '../test/postgres.js';
 import { PEERS_DIR, PORTS, startDbos, startOrdersaga, startRestate, type Customer, type OrdersagaVariant, type System } from './systems.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const settings = benchSettings();
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, not ${JSON.stringify(process.env.BENCH_ROUNDS)}`);
 const ACCOUNTS = 40;
 /** Every tenth account is underfunded: its orders are declined, their seats released, the order cancelled. */
 const UNDERFUNDED_EVERY = 10;
@@ -227,7 +231,15 @@ async function main(): Promise<number> {
         (postmaster ? '' : '; its CPU is not measured (not on this machine)'),
     );
     const dbs = databasesOn(adminUrl);
-    for (const spec of SYSTEMS.filter((s) => !wanted || wanted.includes(s.id))) results.push(await measure(spec, dbs, postmaster));
+    const chosen = SYSTEMS.filter((s) => !wanted || wanted.includes(s.id));
+    const rounds: SystemResult[][] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (ROUNDS > 1) console.log(`round ${r + 1} of ${ROUNDS}`);
+      const round: SystemResult[] = [];
+      for (const spec of roundOrder(chosen, r)) round.push(await measure(spec, dbs, postmaster));
+      rounds.push(round);
+    }
+    results.push(...bestRounds(rounds, settings.levels));
   } finally {
     await server.stop();
   }
@@ -236,13 +248,13 @@ async function main(): Promise<number> {
   const heading =
     `## ordersaga, Restate and DBOS, side by side\n\n` +
     `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (load average ${load} at the start); Node ${process.version}; PostgreSQL ${postgres}; ${peersWanted ? `${peerVersions()}; ` : ''}` +
-    `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up; every order waited to its terminal status and its letter; ` +
+    `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up${ROUNDS > 1 ? `, each system's best of ${ROUNDS} rounds (run forward, then reversed)` : ''}; every order waited to its terminal status and its letter; ` +
     `1 in ${UNDERFUNDED_EVERY} accounts underfunded (its orders cancelled insufficient_funds, seats released). ` +
     `CPU per order: every process of the system plus PostgreSQL, from /proc.`;
   const markdown = renderReport(results, settings.levels, targets, heading);
   const outDir = path.join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const json = { at: new Date().toISOString(), machine: { cores: os.cpus().length, node: process.version }, postgres, settings, baseline_cpu_ms: baselineCpuMs, systems: results, targets };
+  const json = { at: new Date().toISOString(), machine: { cores: os.cpus().length, node: process.version }, postgres, settings, rounds: ROUNDS, baseline_cpu_ms: baselineCpuMs, systems: results, targets };
   writeFileSync(path.join(outDir, 'peers.json'), JSON.stringify(json, null, 2) + '\n');
   writeFileSync(path.join(outDir, 'peers.md'), markdown);
   console.log(`\n${markdown}\nwrote bench/results/peers.md and bench/results/peers.json`);
