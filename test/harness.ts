@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { http as registerHttp } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createTokens } from '../lib/auth.js';
 import type { Db } from '../lib/db.js';
 import { adaptFramework } from '../lib/framework.js';
@@ -192,6 +192,27 @@ export async function deliver(url: string, event: CloudEvent<unknown>, mode: 'bi
   const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
   const res = await fetch(url, { method: 'POST', headers: { ...(message.headers as Record<string, string>), ...headers }, body: message.body as string });
   return toAnswer(res);
+}
+
+/** Delivers `events` all at once, asserts each was answered 200, and groups the answers by their reply's name (`payment.charged`). */
+export async function deliverAll(url: string, events: CloudEvent<unknown>[]): Promise<Record<string, Answer[]>> {
+  const answers = await Promise.all(events.map((event) => deliver(url, event)));
+  expect(answers.map((a) => a.status)).toEqual(Array(events.length).fill(200));
+  const byName: Record<string, Answer[]> = {};
+  for (const answer of answers) (byName[answer.event?.type.replace(/^dev\.ordersaga\./, '') ?? 'none'] ??= []).push(answer);
+  return byName;
+}
+
+/** Asserts a delivery answered 200 with the reply `name` from function `fn` about `subject`, its attributes as SPEC §2 writes them. */
+export function expectReply(res: Answer, name: EventName, fn: string, subject: string): void {
+  expect(res.status).toBe(200);
+  expect(res.event).toMatchObject({
+    type: `dev.ordersaga.${name}`,
+    source: `/ordersaga/${fn}`,
+    subject,
+    datacontenttype: 'application/json',
+    dataschema: `https://ordersaga.dev/events/${name}.json`,
+  });
 }
 
 /** A JSON request with optional bearer token and extra headers. */

@@ -3,7 +3,7 @@ import { newId } from '../../lib/ids.js';
 import type { SlotReserved } from '../../events/index.js';
 
 import { balanceOf, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
-import { cloudEvent, deliver, useFunction } from '../../test/harness.js';
+import { cloudEvent, deliver, deliverAll, expectReply, useFunction } from '../../test/harness.js';
 import charge from './index.js';
 
 describe('charge', () => {
@@ -37,11 +37,7 @@ describe('charge', () => {
       const ada = await seedAccount(f.db, 10_000);
       const order = reserved(ada.id, 6_000, 2);
       const res = await deliver(f.url, cloudEvent('slot.reserved', order, { subject: order.orderId }));
-      expect(res.status).toBe(200);
-      expect(res.event?.type).toBe('dev.ordersaga.payment.charged');
-      expect(res.event?.source).toBe('/ordersaga/charge');
-      expect(res.event?.subject).toBe(order.orderId);
-      expect(res.event?.dataschema).toBe('https://ordersaga.dev/events/payment.charged.json');
+      expectReply(res, 'payment.charged', 'charge', order.orderId);
       expect(res.event?.data).toEqual({ ...order, balance: 4_000 });
       expect(await balanceOf(f.db, ada.id)).toBe(4_000);
       expect(await chargesOf(ada.id)).toEqual([{ amount: 6_000, reference: order.orderId }]);
@@ -134,10 +130,7 @@ describe('charge', () => {
     it('20 concurrent orders of 30 against a balance of 100: exactly 3 charged, 17 declined, never negative', async () => {
       const ada = await seedAccount(f.db, 100);
       const orders = Array.from({ length: 20 }, () => reserved(ada.id, 30));
-      const answers = await Promise.all(orders.map((o) => deliver(f.url, cloudEvent('slot.reserved', o))));
-      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
-      const charged = answers.filter((a) => a.event?.type === 'dev.ordersaga.payment.charged');
-      const declined = answers.filter((a) => a.event?.type === 'dev.ordersaga.payment.declined');
+      const { 'payment.charged': charged = [], 'payment.declined': declined = [] } = await deliverAll(f.url, orders.map((o) => cloudEvent('slot.reserved', o)));
       expect(charged).toHaveLength(3);
       expect(declined).toHaveLength(17);
       expect(charged.map((a) => (a.event?.data as { balance: number }).balance).sort((x, y) => x - y)).toEqual([10, 40, 70]);
