@@ -168,7 +168,10 @@ end $$;
 -- success, any other error stores nothing, so the client may retry. A
 -- transaction-scoped advisory lock tells a request still in flight (409)
 -- from a replay; a held record (p_hold_seconds) is in flight until
--- completed or expired.
+-- completed or expired. PostgreSQL answers a failed statement before its
+-- transaction has released its locks, so a client that retries at once
+-- would find the lock of a request that is over: the lock is tried for up
+-- to 50 ms before the key counts as in flight.
 create or replace function ${step}__idempotent(p_fn text, p_scope text, p_key text, p_fingerprint text, p_hold_seconds int, p_input json, p_trace json)
 returns table (replayed boolean, status int, body json, events json) language plpgsql as $$
 declare
@@ -177,10 +180,15 @@ declare
   v_status int;
   v_body json;
   v_events json := '[]';
+  v_lock bigint := hashtextextended('idempotency' || chr(10) || p_scope || chr(10) || p_key, 0);
 begin
-  if not pg_try_advisory_xact_lock(hashtextextended('idempotency' || chr(10) || p_scope || chr(10) || p_key, 0)) then
-    raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
-  end if;
+  for attempt in 1..10 loop
+    exit when pg_try_advisory_xact_lock(v_lock);
+    if attempt = 10 then
+      raise exception 'A request with this Idempotency-Key is still being processed; retry shortly' using errcode = 'OS409';
+    end if;
+    perform pg_sleep(0.005);
+  end loop;
   select k.fingerprint, k.status_code, k.response, coalesce(k.held_until > now(), false) as held into existing
     from idempotency_keys k where k.scope = p_scope and k.key = p_key;
   if found then

@@ -188,6 +188,15 @@ describe('a request under an Idempotency-Key (<step>__idempotent)', () => {
     expect((await run(id, {})).replayed).toBe(false);
   });
 
+  it('runs a retry sent the moment a failed request answers, never taking it for one still in flight', async () => {
+    // PostgreSQL answers the failure before it releases the failed transaction's locks.
+    for (let i = 0; i < 25; i++) {
+      const id = key();
+      await expect(run(id, { raise: 'OS400' })).rejects.toThrow(ValidationError);
+      expect((await run(id, {})).replayed).toBe(false);
+    }
+  });
+
   it('answers 409 to the same key while the first is still running', async () => {
     const id = key();
     const first = run(id, { sleep: 0.3 });
