@@ -17,6 +17,7 @@ import * as holdIdempotentResponses from './20261121000007_hold_idempotent_respo
 import * as reconcileBackoff from './20261121000008_reconcile_backoff.js';
 import * as waitForFunds from './20261202000009_wait_for_funds.js';
 import * as keepTraceContext from './20261202000010_keep_trace_context.js';
+import * as settleWaitedOrders from './20261203000011_settle_waited_orders.js';
 
 export const migrations: Record<string, Knex.Migration> = {
   '20261121000001_create_accounts': createAccounts,
@@ -29,6 +30,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121000008_reconcile_backoff': reconcileBackoff,
   '20261202000009_wait_for_funds': waitForFunds,
   '20261202000010_keep_trace_context': keepTraceContext,
+  '20261203000011_settle_waited_orders': settleWaitedOrders,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -9,6 +9,12 @@ export async function runStep<T = unknown>(db: Db, step: string, input: unknown)
   return rows[0].outcome;
 }
 
+/** Runs step routine `step` as one delivery to function `fn` (its `__consume` wrapper): inbox, effect and outbox, as a function would. */
+export async function consumeStep(db: Db, fn: string, step: string, input: unknown): Promise<{ duplicate: boolean; events: { id: string; type: string }[] }> {
+  const { rows } = await db.raw(`select * from ${step}__consume(?, ?, ?, ?, ?, ?::json, null)`, [fn, '/test', newId(), 'dev.ordersaga.test', newId(), JSON.stringify(input)]);
+  return rows[0];
+}
+
 export async function seedAccount(db: Db, balance = 0, email = `${newId()}@example.com`): Promise<{ id: string; token: string; email: string }> {
   const id = newId();
   await runStep(db, 'accounts_open', { accountId: id, email, name: 'Test Customer' });

@@ -15,9 +15,6 @@ import { newId } from '../../lib/ids.js';
 import type { OrderCancelled, OrderConfirmed } from '../../events/index.js';
 import { happyLetter, sorrowLetter, type LetterKind } from './letters.js';
 
-/** The channel `Prefer: wait` listens on: an order whose saga is settled (terminal, letter recorded). */
-export const SETTLED_CHANNEL = 'order_settled';
-
 export interface Notification {
   id: string;
   orderId: string;
@@ -44,7 +41,8 @@ begin
     from (select 1) one left join accounts a on a.id = p_account;
 end $$;
 
--- Records the letter the mailer took; notification.sent, and the order's saga is settled.
+-- Records the letter the mailer took; notification.sent, and the order's saga
+-- is settled (its trigger answers a request waiting for it: place-order).
 create or replace function notify_record(p json)
 returns json language plpgsql as $$
 declare
@@ -57,7 +55,6 @@ begin
   if not found then
     return json_build_object('events', '[]'::json);
   end if;
-  perform pg_notify('${SETTLED_CHANNEL}', v_order::text);
   return json_build_object('events', json_build_array(saga_out('notification.sent', v_order::text, json_build_object(
     'notificationId', p->'notificationId', 'orderId', v_order, 'accountId', p->'accountId', 'letter', p->'letter',
     'messageId', p->'messageId', 'status', p->'status'))));

@@ -1,9 +1,10 @@
 /** Orders, called directly: placing, and every transition, table-driven from each status. */
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../lib/ids.js';
 import { useTestDatabase } from '../../test/db.js';
-import { runStep, seedAccount, seedSlot } from '../../test/fixtures.js';
-import { AWAIT_FUNDS, CANCEL_ORDER, CONFIRM_ORDER, PLACE_ORDER, REQUEST_CANCEL } from './domain.js';
+import { consumeStep, runStep, seedAccount, seedSlot } from '../../test/fixtures.js';
+import { AWAIT_FUNDS, CANCEL_ORDER, CONFIRM_ORDER, PLACE_ORDER, REQUEST_CANCEL, SETTLED_CHANNEL } from './domain.js';
 import type { OrderStatus } from './order.js';
 
 let account: string;
@@ -97,5 +98,55 @@ describe('orders_request_cancel (POST /orders/{id}/cancel)', () => {
   it("answers another account's order as if it did not exist (OS404)", async () => {
     const order = await orderIn('awaiting_funds');
     await expect(runStep(t.db, REQUEST_CANCEL, { orderId: order.orderId, accountId: newId() })).rejects.toMatchObject({ code: 'OS404' });
+  });
+});
+
+describe('orders_settle_waiter (the answer of POST /orders with Prefer: wait)', () => {
+  /** An Idempotency-Key record of a POST /orders for `orderId`, held (its request waiting) or not. */
+  async function keyFor(orderId: string, held: boolean): Promise<string> {
+    const key = newId();
+    await t.db('idempotency_keys').insert({
+      scope: account, key, fingerprint: 'f', status_code: 202, response: JSON.stringify({ id: orderId, status: 'pending' }),
+      held_until: held ? new Date(Date.now() + 60_000) : null,
+    });
+    return key;
+  }
+  /** Records the order's letter as notify does (a delivery: inbox, effect, notification.sent); returns what was NOTIFYed on the channel. */
+  async function recordLetter(orderId: string): Promise<string[]> {
+    const listener = new pg.Client({ connectionString: t.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (msg) => heard.push(msg.payload!));
+    await listener.query(`listen ${SETTLED_CHANNEL}`);
+    try {
+      await consumeStep(t.db, 'notify', 'notify_record', {
+        notificationId: newId(), orderId, accountId: account, letter: 'happy', to: 'x@example.com', subject: 's', body: 'b', status: 'dry-run', messageId: 'm',
+      });
+      // NOTIFY is delivered after the commit, asynchronously: give it a moment.
+      for (let waited = 0; heard.length === 0 && waited < 500; waited += 25) await new Promise((r) => setTimeout(r, 25));
+      return heard;
+    } finally {
+      await listener.end();
+    }
+  }
+  const recordOf = (key: string) => t.db('idempotency_keys').where({ scope: account, key }).first();
+
+  it('the letter completes the held record with 201 and the final order, history and all, and NOTIFYs that answer', async () => {
+    const order = await orderIn('confirmed');
+    const key = await keyFor(order.orderId, true);
+    const heard = await recordLetter(order.orderId);
+    expect(heard).toHaveLength(1);
+    const answer = JSON.parse(heard[0]!);
+    expect(answer).toMatchObject({ orderId: order.orderId, status: 201, body: { id: order.orderId, status: 'confirmed' } });
+    expect(answer.body.history.map((h: { step: string }) => h.step)).toEqual(['notification.sent']);
+    expect(await recordOf(key)).toMatchObject({ status_code: 201, held_until: null, response: answer.body });
+  });
+
+  it('leaves a record no longer held (its request answered) as it is, and NOTIFYs nothing', async () => {
+    const order = await orderIn('cancelled');
+    const key = await keyFor(order.orderId, false);
+    const before = await recordOf(key);
+    expect(await recordLetter(order.orderId)).toEqual([]);
+    expect(await recordOf(key)).toEqual(before);
   });
 });

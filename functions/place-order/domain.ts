@@ -8,6 +8,8 @@ import type { Queries } from '../../lib/pg.js';
 import { NotFoundError } from '../../lib/errors.js';
 import type { Order, OrderStatus } from './order.js';
 
+/** The channel `Prefer: wait` listens on: the answer of a waited order whose saga is settled (orders_settle_waiter). */
+export const SETTLED_CHANNEL = 'order_settled';
 
 export const routines = [
   String.raw`
@@ -139,7 +141,33 @@ begin
   return o.status in ('confirmed', 'cancelled') and exists (select 1 from notifications n where n.order_id = o.id);
 end $$;
 
--- Stores the final answer of a POST /orders that waited (Prefer: wait) and
+-- The trigger of an order's notification.sent (its saga settled): the
+-- Idempotency-Key record still holding a POST /orders that waits for it
+-- (Prefer: wait) gets 201 and the final order, and the NOTIFY on commit
+-- carries that answer to the waiting request (just the order's id should the
+-- answer not fit a NOTIFY; the request then reads it with orders_finish_wait).
+create or replace function orders_settle_waiter()
+returns trigger language plpgsql as $$
+declare
+  o orders;
+  v_status int;
+  v_body json;
+  v_answer text;
+begin
+  select * into o from orders where id = new.subject::uuid;
+  v_status := case when orders_settled(o) then 201 else 202 end;
+  v_body := orders_view(o, true);
+  update idempotency_keys k set status_code = v_status, response = v_body, held_until = null
+   where k.response->>'id' = new.subject and k.held_until is not null;
+  if found then
+    v_answer := json_build_object('orderId', o.id, 'status', v_status, 'body', v_body)::text;
+    perform pg_notify('${SETTLED_CHANNEL}', case when octet_length(v_answer) < 8000 then v_answer else o.id::text end);
+  end if;
+  return null;
+end $$;
+
+-- Stores the final answer of a POST /orders that waited (Prefer: wait) when
+-- no settlement did (the wait ran out, or the order was terminal already) and
 -- releases its hold: 201 once the saga is settled, else 202 as it stands.
 -- It commits without waiting for the disk: a crash in that instant loses
 -- only this update, and the hold then expires into the response stored

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { entityIdFor, newId } from '../../lib/ids.js';
 import { CloudEvent } from 'cloudevents';
 
-import { runStep, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
+import { consumeStep, seedAccount, seedSlot, snapshot } from '../../test/fixtures.js';
 import { cloudEvent, deliver, request, useFunction } from '../../test/harness.js';
 import placeOrder, { PING_TYPE } from './index.js';
 import { preferredWait } from './wait.js';
@@ -12,9 +12,9 @@ describe('place-order', () => {
   let ada: { id: string; token: string };
   let bo: { id: string; token: string };
   let slot: string;
-  /** What notify does when the letter is recorded: the saga is settled (and NOTIFY tells the waiters). */
+  /** What notify does when the letter is recorded: the saga is settled (and the waiting request gets its answer). */
   const recordLetter = (orderId: string, accountId: string) =>
-    runStep(f.db, 'notify_record', {
+    consumeStep(f.db, 'notify', 'notify_record', {
       notificationId: newId(), orderId, accountId, letter: 'happy', to: 'x@example.com', subject: 's', body: 'b', status: 'dry-run', messageId: 'm',
     });
   beforeAll(async () => {
@@ -128,6 +128,8 @@ describe('place-order', () => {
       await new Promise((r) => setTimeout(r, 150));
       expect(await Promise.race([pending.then(() => 'answered'), Promise.resolve('held')])).toBe('held');
       await recordLetter(orderId, ada.id);
+      // The letter's transaction stored the final answer itself, for the request and its replays.
+      expect(await f.db('idempotency_keys').where({ scope: ada.id }).whereRaw("response->>'id' = ?", [orderId]).first()).toMatchObject({ status_code: 201, held_until: null });
       const res = await pending;
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ id: orderId, status: 'confirmed' });

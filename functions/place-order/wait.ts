@@ -4,18 +4,21 @@
  * 201 with the final order, or 202 with the order as it stands. Replays of
  * the same Idempotency-Key get 409 while the answer is held, then the answer.
  *
- * One LISTEN connection per process hears every order whose saga settles
- * (NOTIFY is sent on commit, from whichever notify instance recorded the
- * letter) and wakes the requests waiting for it. A request watches its order
- * before the transaction that places it, so a settlement committed after
- * that cannot be missed.
+ * The transaction that settles the saga (notify's, recording the letter)
+ * also stores the waited request's final answer and NOTIFYs it on commit
+ * (`orders_settle_waiter`). One LISTEN connection per process hears those
+ * answers and hands each to the request waiting for it, which replies with
+ * it as it is. A request watches its order before the transaction that
+ * places it, so a settlement committed after that cannot be missed. When the
+ * wait runs out, or the answer did not come with the NOTIFY, the request
+ * stores the answer itself (`orders_finish_wait`).
  */
 import type { RouteReply } from '../../lib/function.js';
 import type { Logger } from '../../lib/log.js';
 import type { IdempotentOutcome } from '../../lib/messaging.js';
 import type { Client } from 'pg';
 import { pg, type Sql } from '../../lib/pg.js';
-import { SETTLED_CHANNEL } from '../notify/domain.js';
+import { SETTLED_CHANNEL } from './domain.js';
 
 /** The longest `Prefer: wait` honoured, in seconds (SPEC §3). */
 export const MAX_WAIT_SECONDS = 30;
@@ -41,8 +44,14 @@ export interface SagaWaiter {
   close(): Promise<void>;
 }
 
+/** A waited order's final answer, as its settlement stored and NOTIFYed it. */
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
 export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): SagaWaiter {
-  const watching = new Map<string, Set<() => void>>();
+  const watching = new Map<string, Set<(answer?: Answer) => void>>();
   let client: Client | undefined;
   let connecting: Promise<Client> | undefined;
 
@@ -54,7 +63,9 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
     connecting ??= (async () => {
       const c = new pg.Client({ connectionString: databaseUrl, application_name: 'place-order-waiter' });
       c.on('notification', (msg) => {
-        for (const wake of watching.get(msg.payload ?? '') ?? []) wake();
+        const payload = msg.payload ?? '';
+        const settled = payload.startsWith('{') ? (JSON.parse(payload) as Answer & { orderId: string }) : undefined;
+        for (const wake of watching.get(settled?.orderId ?? payload) ?? []) wake(settled && { status: settled.status, body: settled.body });
       });
       c.on('error', (err) => {
         log.warn('order waiter connection lost', { error: err.message });
@@ -72,26 +83,28 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
     return connecting;
   };
 
-  /** Resolves when `orderId` settles or `ms` pass; `stop` ends the watch. */
+  /** Resolves when `orderId` settles (with its answer, when it came) or `ms` pass; `stop` ends the watch. */
   const watch = (orderId: string) => {
     let woken = false;
+    let answer: Answer | undefined;
     let onWake: (() => void) | undefined;
     const wakers = watching.get(orderId) ?? new Set();
     watching.set(orderId, wakers);
-    const wake = () => {
+    const wake = (settled?: Answer) => {
       woken = true;
+      answer ??= settled;
       onWake?.();
     };
     wakers.add(wake);
     return {
       until: (ms: number) =>
         woken
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, ms);
+          ? Promise.resolve(answer)
+          : new Promise<Answer | undefined>((resolve) => {
+              const timer = setTimeout(() => resolve(undefined), ms);
               onWake = () => {
                 clearTimeout(timer);
-                resolve();
+                resolve(answer);
               };
             }),
       stop() {
@@ -105,24 +118,23 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
     async place(orderId, wait, place) {
       if (wait === undefined) {
         const outcome = await place(0);
-        return answer(outcome, outcome.replayed);
+        return reply(outcome, outcome.replayed);
       }
       await listen();
       const watched = watch(orderId);
       try {
         const outcome = await place(wait + HOLD_MARGIN_SECONDS);
-        if (outcome.replayed || outcome.status >= 400) return answer(outcome, outcome.replayed);
-        let final: { status: number; body: unknown } = outcome;
+        if (outcome.replayed || outcome.status >= 400) return reply(outcome, outcome.replayed);
+        let final: Answer = outcome;
         try {
-          if ((outcome.body as { status?: string }).status !== 'cancelled' && (outcome.body as { status?: string }).status !== 'confirmed') {
-            await watched.until(wait * 1000);
-          }
-          final = (await sql.one<{ status: number; body: unknown }>('select * from orders_finish_wait($1, $2, $3)', [outcome.scope, outcome.key, orderId]))!;
+          const status = (outcome.body as { status?: string }).status;
+          const settled = status === 'cancelled' || status === 'confirmed' ? undefined : await watched.until(wait * 1000);
+          final = settled ?? (await sql.one<Answer>('select * from orders_finish_wait($1, $2, $3)', [outcome.scope, outcome.key, orderId]))!;
         } catch (err) {
           // The order is placed; replays get the answer stored with it once the hold expires.
           log.warn('could not store the final answer of a waited order; its hold expires instead', { error: (err as Error).message });
         }
-        return { ...answer(final, false), headers: { 'Preference-Applied': `wait=${wait}` } };
+        return { ...reply(final, false), headers: { 'Preference-Applied': `wait=${wait}` } };
       } finally {
         watched.stop();
       }
@@ -134,6 +146,6 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
   };
 }
 
-function answer(outcome: { status: number; body: unknown }, replayed: boolean): RouteReply {
+function reply(outcome: Answer, replayed: boolean): RouteReply {
   return { status: outcome.status, body: outcome.body, ...(replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}) };
 }
