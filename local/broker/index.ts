@@ -14,19 +14,14 @@ import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from '../../lib/log.js';
 import { brokerTracing, type BrokerTracing } from '../../lib/tracing/broker.js';
-import { CesqlNonBooleanResultError, destinationAudience, oidcSubjectOf, readModel, type Destination } from '../../knative/model/index.js';
-import { senderCheck, type BrokerOidc } from './auth.js';
-import { deliver, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
-import { BrokerConfigError, IngressError } from './errors.js';
-import { ARRIVAL_TIME, fromCloudEvent, ingressTtl, TTL, validated, withExtensions, type BrokerEvent } from './events.js';
-import { createIngress, type BrokerRoutes } from './ingress.js';
-import { Semaphore } from './semaphore.js';
-import { createSender } from './sender.js';
+import { admits, audienceOf, CesqlNonBooleanResultError, destinationAudience, isKind, nameOf, namespaceOf, oidcSubjectOf, policiesFor, readModel } from '../../knative/model/index.js';
+import type { Destination, EventPolicyModel, Manifest } from '../../knative/model/index.js';
+import { createSender, deliver, semaphore, type BrokerObserver, type DispatchContext, type TriggerRoute } from './dispatcher.js';
+import { ARRIVAL_TIME, BrokerConfigError, decodeMessage, fromCloudEvent, IngressError, ingressTtl, passThroughHeaders, TTL, validated, withExtensions } from './events.js';
+import type { BrokerEvent } from './events.js';
 
-export { BrokerConfigError, IngressError } from './errors.js';
+export { BrokerConfigError, IngressError } from './events.js';
 export type { BrokerObserver, DeliveryAttempt } from './dispatcher.js';
-export type { BrokerOidc } from './auth.js';
-export type { Destination } from '../../knative/model/index.js';
 
 /** How to build a Broker. */
 export interface BrokerOptions {
@@ -49,6 +44,14 @@ export interface BrokerOptions {
   tracing?: BrokerTracing;
 }
 
+/** The token issuer the Broker trusts and signs with. */
+export interface BrokerOidc {
+  /** The subject of a token for `audience`. @throws for a token that is not the issuer's, not for `audience`, or expired */
+  verify(token: string, audience: string): Promise<string>;
+  /** A token of `subject` for `audience`. */
+  token(subject: string, audience: string): Promise<string>;
+}
+
 /** A running Broker stand-in. */
 export interface Broker {
   /** node:http request listener serving the ingress at /<namespace>/<broker-name>. */
@@ -63,6 +66,15 @@ export interface Broker {
   stats(): Record<string, number>;
   /** Resolves once no delivery is in flight (replies they caused included); the Broker keeps running. */
   settled(): Promise<void>;
+}
+
+/** A Broker and the Triggers subscribed to it, in manifest order. */
+interface BrokerRoutes {
+  namespace: string;
+  name: string;
+  triggers: TriggerRoute[];
+  /** With sender authentication on, who may send to it: undefined to go on, else the refusal. */
+  checkSender?: (authorization: string | undefined, event: BrokerEvent) => Promise<IngressError | undefined>;
 }
 
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
@@ -91,6 +103,7 @@ export function createBroker(options: BrokerOptions): Broker {
   let [draining, server, drained] = [false, undefined as http.Server | undefined, undefined as Promise<void> | undefined];
   let idleWaiters: (() => void)[] = [];
 
+  const authorization = oidc && (async (subject: string, audience: string) => `Bearer ${await oidc.token(subject, audience)}`);
   const contexts = new Map<TriggerRoute, DispatchContext>();
   for (const broker of brokers.values()) {
     const ref = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name, namespace: broker.namespace };
@@ -101,10 +114,19 @@ export function createBroker(options: BrokerOptions): Broker {
         return `http://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}/${broker.namespace}/${broker.name}`;
       }
     };
-    const reply = (event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>) => acceptReply(broker, event, headers, carrier);
+    // Replies keep flowing while a drain waits (they are part of the work in flight), but not once it
+    // has given up. A reply the ingress refuses comes back as its refusal, for the original to be dead-lettered.
+    const reply = (event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>) => {
+      if (abort.signal.aborted) return new IngressError(503, 'the Broker stopped');
+      try {
+        accept(broker, validated(event), headers, carrier, true);
+      } catch (err) {
+        if (err instanceof IngressError) return err;
+        throw err;
+      }
+    };
     for (const trigger of broker.triggers) {
-      const authorization = oidc && (async (subject: string, audience: string) => `Bearer ${await oidc.token(subject, audience)}`);
-      contexts.set(trigger, { sender, log, observer: options.observer, tracing, counters, signal: abort.signal, semaphore: new Semaphore(concurrency), reply, brokerUrl, authorization });
+      contexts.set(trigger, { sender, log, observer: options.observer, tracing, counters, signal: abort.signal, acquire: semaphore(concurrency), reply, brokerUrl, authorization });
     }
   }
 
@@ -151,23 +173,62 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   };
 
-  // Replies keep flowing while a drain waits (they are part of the work in flight), but not once it
-  // has given up. A reply the ingress refuses comes back as its refusal, for the original to be dead-lettered.
-  const acceptReply = (broker: BrokerRoutes, event: BrokerEvent, headers: Record<string, string>, carrier: Record<string, string>): IngressError | undefined => {
-    if (abort.signal.aborted) return new IngressError(503, 'the Broker stopped');
-    try {
-      accept(broker, validated(event), headers, carrier, true);
-    } catch (err) {
-      if (err instanceof IngressError) return err;
-      throw err;
-    }
-  };
+  /**
+   * The ingress, `POST /<namespace>/<broker>`, as Knative's broker-ingress answers (eventing
+   * `pkg/broker/ingress/ingress_handler.go`): 202 once the event is accepted (delivery happens afterwards),
+   * 405 for other methods, 400 for a malformed path and then for anything that is not one valid CloudEvent,
+   * and only after that 404 for an unknown Broker.
+   */
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const refuse = (status: number, reason: string) => {
+      counters.rejected += 1;
+      log.warn('ingress refused a request', { status, reason, path });
+      req.resume();
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${reason}\n`);
+    };
 
-  const rejected = (status: number, reason: string, path: string) => {
-    counters.rejected += 1;
-    log.warn('ingress refused a request', { status, reason, path });
+    res.setHeader('Allow', 'POST, OPTIONS');
+    if (req.method === 'OPTIONS') {
+      // CloudEvents webhook validation: any origin, any rate.
+      res.writeHead(200, { 'WebHook-Allowed-Origin': '*', 'WebHook-Allowed-Rate': '*' });
+      res.end();
+      return;
+    }
+    if (req.method !== 'POST') return refuse(405, `${req.method} is not allowed; POST a CloudEvent`);
+
+    const segments = path.replace(/\/+$/, '').split('/');
+    if (segments.length === 1) return refuse(404, 'POST events to /<namespace>/<broker>');
+    const [namespace, name] = segments.slice(1).map(decodeSegment);
+    if (segments.length !== 3 || !namespace || !name) return refuse(400, `malformed path ${path}; POST events to /<namespace>/<broker>`);
+
+    readBody(req, MAX_EVENT_BYTES).then(
+      async (body) => {
+        let event: BrokerEvent;
+        try {
+          event = decodeMessage(req.headers, body);
+        } catch (err) {
+          return refuse(400, (err as Error).message);
+        }
+        const broker = brokers.get(`${namespace}/${name}`);
+        if (!broker) return refuse(404, `no Broker ${namespace}/${name}`);
+        // Then who sent it (pkg/broker/ingress/ingress_handler.go): 401, 403.
+        const refused = await broker.checkSender?.(req.headers.authorization, event);
+        if (refused) return refuse(refused.status, refused.message);
+        if (draining) return refuse(503, 'the Broker is shutting down');
+        try {
+          accept(broker, event, passThroughHeaders(req.headers), req.headers);
+        } catch (err) {
+          if (err instanceof IngressError) return refuse(err.status, err.message);
+          return refuse(500, `the Broker failed to accept the event: ${(err as Error).message}`);
+        }
+        res.writeHead(202);
+        res.end();
+      },
+      (err: Error) => refuse(err instanceof IngressError ? err.status : 400, err.message),
+    );
   };
-  const handle = createIngress({ brokers, accept, draining: () => draining, rejected, maxEventBytes: MAX_EVENT_BYTES, checkSender: (broker) => broker.checkSender });
   const whenIdle = () => (counters.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
   log.info('broker configured', {
     ingress: [...brokers.values()].map((b) => `/${b.namespace}/${b.name}`),
@@ -243,4 +304,53 @@ function buildRoutes(options: BrokerOptions): Map<string, BrokerRoutes> {
     brokers.get(trigger.broker)!.triggers.push(route);
   }
   return brokers;
+}
+
+/**
+ * The sender check of the Broker `namespace/name` (the `authentication-oidc` feature), as eventing's ingress applies
+ * `pkg/auth/verifier.go` `VerifyRequest`: a JWT for the Broker's audience or 401, then an EventPolicy of the model that
+ * admits its subject and the event (else its `default-authorization-mode`), or 403. Deliveries carry a token of the
+ * Trigger's own identity for the subscriber's audience, as the broker filter sends them.
+ */
+function senderCheck(
+  oidc: BrokerOidc,
+  model: { eventPolicies: readonly EventPolicyModel[]; features: Readonly<Record<string, string>> },
+  manifests: readonly Manifest[],
+  broker: { namespace: string; name: string },
+): BrokerRoutes['checkSender'] {
+  const audience = audienceOf('eventing.knative.dev', 'Broker', broker.namespace, broker.name);
+  const doc = manifests.find((d) => isKind(d, 'eventing.knative.dev', 'Broker') && nameOf(d) === broker.name && namespaceOf(d, broker.namespace) === broker.namespace)!;
+  const applying = policiesFor(model.eventPolicies, doc, broker.namespace);
+  const mode = model.features['default-authorization-mode'] ?? 'allow-same-namespace';
+  return async (authorization, event) => {
+    const jwt = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!jwt) return new IngressError(401, `the Broker takes events with Authorization: Bearer <JWT> for audience ${audience} only (sender authentication is on)`);
+    let subject: string;
+    try {
+      subject = await oidc.verify(jwt, audience);
+    } catch (err) {
+      return new IngressError(401, `the token is not valid for audience ${audience}: ${(err as Error).message}`);
+    }
+    if (admits(applying, subject, event.attributes, broker.namespace, mode)) return undefined;
+    const by = applying.length > 0 ? `no EventPolicy of ${applying.map((p) => p.name).join(', ')} admits it` : `default-authorization-mode is ${mode}`;
+    return new IngressError(403, `${subject} may not send ${String(event.attributes.type)} to Broker ${broker.namespace}/${broker.name}: ${by}`);
+  };
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if ((size += chunk.length) > limit) throw new IngressError(413, `event over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
