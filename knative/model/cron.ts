@@ -138,6 +138,3 @@ function scheduleOf(fields: { values: Set<number>; star: boolean }[], timezone: 
   const cron = new Cron(pattern, { timezone, domAndDow: fields[2]!.star || fields[4]!.star });
   return { timezone, next: (after) => cron.nextRun(after) ?? undefined };
 }
-
-/** Whether `parseSchedule` refused. */
-export const isRefusal = (value: CronSchedule | CronRefusal): value is CronRefusal => 'message' in value;

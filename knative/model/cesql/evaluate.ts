@@ -6,7 +6,7 @@
  */
 import { resolveFunction } from './functions.js';
 import type { CesqlExpression, CesqlNode } from './parse.js';
-import { cast, CesqlError, failed, isInt32, typeOf, type CesqlResult, type CesqlType } from './values.js';
+import { cast, CesqlError, failed, isInt32, typeOf, type CesqlResult, type CesqlType, type CesqlValue } from './values.js';
 
 /**
  * An event's context attributes and extensions by name (no `data`: CESQL v1
@@ -88,14 +88,12 @@ function evaluateCall(node: Extract<CesqlNode, { kind: 'call' }>, attributes: Ce
   return fn.run(args);
 }
 
-const ARITHMETIC: Record<string, (x: number, y: number) => number> = {
+const ON_INTEGERS: Record<string, (x: number, y: number) => CesqlValue> = {
   '+': (x, y) => (x + y) | 0,
   '-': (x, y) => (x - y) | 0,
   '*': Math.imul,
   '/': (x, y) => Math.trunc(x / y) | 0,
   '%': (x, y) => x % y | 0,
-};
-const ORDER: Record<string, (x: number, y: number) => boolean> = {
   '<': (x, y) => x < y,
   '<=': (x, y) => x <= y,
   '>': (x, y) => x > y,
@@ -127,14 +125,12 @@ function evaluateBinary(node: Extract<CesqlNode, { kind: 'binary' }>, attributes
     if (converted.error) return failed('Boolean', converted.error);
     return { value: (converted.value === right.value) === (operator === '=') };
   }
-  const order = ORDER[operator];
-  const returns = order ? 'Boolean' : 'Integer';
+  const returns = ['<', '<=', '>', '>='].includes(operator) ? 'Boolean' : 'Integer';
   const left = evaluateAs(node.left, attributes, 'Integer');
   if (left.error) return failed(returns, left.error);
   const right = evaluateAs(node.right, attributes, 'Integer');
   if (right.error) return failed(returns, right.error);
   const [x, y] = [left.value as number, right.value as number];
-  if (order) return { value: order(x, y) };
   if ((operator === '/' || operator === '%') && y === 0) return failed('Integer', new CesqlError('math', `${x} ${operator} 0: division by zero`));
-  return { value: ARITHMETIC[operator]!(x, y) };
+  return { value: ON_INTEGERS[operator]!(x, y) };
 }

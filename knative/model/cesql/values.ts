@@ -48,10 +48,8 @@ export interface CesqlResult {
 /** The zero values of §3.1. */
 export const ZERO: Readonly<Record<CesqlType, CesqlValue>> = { String: '', Integer: 0, Boolean: false };
 
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
-
-export const isInt32 = (n: number): boolean => Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
+// `| 0` truncates and wraps to 32 bits, so only a 32-bit signed integer comes through it unchanged.
+export const isInt32 = (n: number): boolean => (n | 0) === n;
 
 export function typeOf(value: CesqlValue): CesqlType {
   if (typeof value === 'string') return 'String';
