@@ -22,6 +22,8 @@ const chars = (s: CesqlValue) => Array.from(s as string);
 const fails = (value: CesqlValue, message: string): CesqlResult => ({ value, error: new CesqlError('functionEvaluation', message) });
 const text = (run: (s: string) => string): CesqlFunction => ({ params: ['String'], returns: 'String', run: ([s]) => ({ value: run(s as string) }) });
 const caster = (type: CesqlType): CesqlFunction => ({ params: ['Any'], returns: type, run: ([x]) => cast(x!, type) });
+// §3.5.2: |-2^31| does not fit, so ABS of it is the largest Integer and a MathError.
+const absOverflow = (): CesqlResult => ({ value: 2147483647, error: new CesqlError('math', 'ABS(-2147483648) overflows') });
 const tester = (type: CesqlType): CesqlFunction => ({ params: ['Any'], returns: 'Boolean', run: ([x]) => ({ value: !cast(x!, type).error }) });
 
 /** LEFT and RIGHT: `count` characters from one end; a negative count returns `x` and an error. */
@@ -66,15 +68,7 @@ export const BUILTINS: Readonly<Record<string, readonly CesqlFunction[]>> = {
   LEFT: [end('LEFT', (c, n) => c.slice(0, n))],
   RIGHT: [end('RIGHT', (c, n) => c.slice(c.length - n))],
   SUBSTRING: [substring(false), substring(true)],
-  ABS: [
-    {
-      params: ['Integer'],
-      returns: 'Integer',
-      // §3.5.2: |-2^31| does not fit, so the largest Integer and a MathError.
-      run: ([x]) =>
-        x === -2147483648 ? { value: 2147483647, error: new CesqlError('math', 'ABS(-2147483648) overflows') } : { value: Math.abs(x as number) },
-    },
-  ],
+  ABS: [{ params: ['Integer'], returns: 'Integer', run: ([x]) => (x === -2147483648 ? absOverflow() : { value: Math.abs(x as number) }) }],
   INT: [caster('Integer')],
   BOOL: [caster('Boolean')],
   STRING: [caster('String')],
