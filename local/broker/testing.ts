@@ -110,13 +110,8 @@ export function triggerManifest(name: string, subscriber: string, spec: Record<s
 /** A logger that keeps every line. */
 export function recordingLog(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
   const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  return {
-    lines,
-    debug: (message, fields) => lines.push({ level: 'debug', message, fields }),
-    info: (message, fields) => lines.push({ level: 'info', message, fields }),
-    warn: (message, fields) => lines.push({ level: 'warn', message, fields }),
-    error: (message, fields) => lines.push({ level: 'error', message, fields }),
-  };
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** Resolves Destinations given as `uri` only, the way the tests write them. */
