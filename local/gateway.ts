@@ -31,10 +31,7 @@ export interface Gateway extends http.Server {
 }
 
 function problem(res: http.ServerResponse, status: number, title: string, detail: string, instance: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+  if (res.headersSent) return void res.destroy();
   sendProblem(res, { type: 'about:blank', title, status, detail, instance });
 }
 
@@ -44,14 +41,10 @@ export function createGateway({ routes, portOf, log }: GatewayOptions): Gateway 
     const path = (req.url ?? '/').split('?')[0]!;
     if (closing) {
       res.shouldKeepAlive = false;
-      problem(res, 503, 'Service Unavailable', 'ordersaga is stopping; retry shortly', path);
-      return;
+      return problem(res, 503, 'Service Unavailable', 'ordersaga is stopping; retry shortly', path);
     }
     const route = routes.find((r) => r.pattern.test(path));
-    if (!route) {
-      problem(res, 404, 'Not Found', `No route for ${req.method} ${path}`, path);
-      return;
-    }
+    if (!route) return problem(res, 404, 'Not Found', `No route for ${req.method} ${path}`, path);
     const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '' };
     const upstream = http.request(
       { host: '127.0.0.1', port: portOf(route.service), method: req.method, path: req.url, headers, agent, timeout: UPSTREAM_TIMEOUT_MS },

@@ -119,7 +119,6 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');
-
 }
 
 main().catch((err: unknown) => {

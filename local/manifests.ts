@@ -6,21 +6,8 @@
  * and Triggers from the same documents. One source of truth for both worlds.
  */
 import path from 'node:path';
-import {
-  arr,
-  dig,
-  isKind,
-  loadDirectory,
-  nameOf,
-  namespaceOf,
-  readModel,
-  rec,
-  str,
-  subjectMatches,
-  type Destination,
-  type Manifest,
-  type PingSourceModel,
-} from '../knative/model/index.js';
+import { arr, dig, isKind, loadDirectory, nameOf, namespaceOf, readModel, rec, str, subjectMatches } from '../knative/model/index.js';
+import type { Destination, Manifest, PingSourceModel } from '../knative/model/index.js';
 
 export type { Destination, Manifest } from '../knative/model/index.js';
 
