@@ -87,15 +87,10 @@ export interface Stack {
 const NAMESPACE = 'ordersaga';
 const BROKER = 'default';
 
-interface Secrets {
-  tokenSecret: string;
-  adminToken: string;
-}
-
 /** Secrets made once per data folder and kept, so tokens survive restarts. */
-function loadSecrets(dataDir: string): Secrets {
+function loadSecrets(dataDir: string): { tokenSecret: string; adminToken: string } {
   const file = path.join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof loadSecrets>;
   const secrets = { tokenSecret: randomBytes(32).toString('base64url'), adminToken: randomBytes(24).toString('base64url') };
   writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
   return secrets;
@@ -216,9 +211,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   const oidcEnv = new Map(await Promise.all(topology.services.map(async (s) => [s.name, (await oidc?.envFor(s)) ?? {}] as const)));
 
   const ports = new Map<string, number>();
-  for (const [i, service] of topology.services.entries()) {
-    ports.set(service.name, await portOr(functionPort(i)));
-  }
+  for (const [i, service] of topology.services.entries()) ports.set(service.name, await portOr(functionPort(i)));
   const portOf = (service: string) => {
     const port = ports.get(service);
     if (port === undefined) throw new Error(`no Knative Service ${service} in the manifests`);
@@ -329,8 +322,7 @@ async function start(config: StackConfig, log: Logger, cleanups: (() => Promise<
   cleanups.push(async () => pings.stop());
 
   const tracesUrl = traces.receiverUrl;
-  const processes = supervisor.state();
-  const state = { pid: process.pid, gatewayUrl, brokerUrl, consoleUrl, tracesUrl, databaseUrl, processes };
+  const state = { pid: process.pid, gatewayUrl, brokerUrl, consoleUrl, tracesUrl, databaseUrl, processes: supervisor.state() };
   writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify(state, null, 2) + '\n');
   lock.update({
     apiUrl: gatewayUrl,
