@@ -166,7 +166,7 @@ export async function letterProblems(db: Db): Promise<string[]> {
 export async function stuckOrders(db: Db, limit = 10): Promise<string[]> {
   const rows = (await db.raw(
     `select o.id, o.status,
-            (select x.type from outbox x where x.subject = o.id order by x.created_at desc limit 1) as step,
+            (select x.type from outbox x where x.subject = o.id::text order by x.created_at desc limit 1) as step,
             exists (select 1 from notifications n where n.order_id = o.id) as notified
        from orders o
       where o.status = 'pending' or not exists (select 1 from notifications n where n.order_id = o.id)
