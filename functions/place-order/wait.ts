@@ -13,6 +13,7 @@
  * wait runs out, or the answer did not come with the NOTIFY, the request
  * stores the answer itself (`orders_finish_wait`).
  */
+import { replyOf } from '../../lib/commit.js';
 import type { RouteReply } from '../../lib/function.js';
 import type { Logger } from '../../lib/log.js';
 import type { IdempotentOutcome } from '../../lib/messaging.js';
@@ -118,13 +119,13 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
     async place(orderId, wait, place) {
       if (wait === undefined) {
         const outcome = await place(0);
-        return reply(outcome, outcome.replayed);
+        return replyOf(outcome);
       }
       await listen();
       const watched = watch(orderId);
       try {
         const outcome = await place(wait + HOLD_MARGIN_SECONDS);
-        if (outcome.replayed || outcome.status >= 400) return reply(outcome, outcome.replayed);
+        if (outcome.replayed || outcome.status >= 400) return replyOf(outcome);
         let final: Answer = outcome;
         try {
           const status = (outcome.body as { status?: string }).status;
@@ -134,7 +135,7 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
           // The order is placed; replays get the answer stored with it once the hold expires.
           log.warn('could not store the final answer of a waited order; its hold expires instead', { error: (err as Error).message });
         }
-        return { ...reply(final, false), headers: { 'Preference-Applied': `wait=${wait}` } };
+        return { status: final.status, body: final.body, headers: { 'Preference-Applied': `wait=${wait}` } };
       } finally {
         watched.stop();
       }
@@ -144,8 +145,4 @@ export function createSagaWaiter(sql: Sql, databaseUrl: string, log: Logger): Sa
       client = undefined;
     },
   };
-}
-
-function reply(outcome: Answer, replayed: boolean): RouteReply {
-  return { status: outcome.status, body: outcome.body, ...(replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}) };
 }
