@@ -108,8 +108,7 @@ async function dbOnlyOrder(sql: Sql, mailer: Mailer, customer: Customer, slotId:
     [
       'notify',
       'order.confirmed',
-      (e, id) =>
-        sql.transaction((tx) => notifyCustomer(tx, mailer, { letter: 'happy', order: e.data as never }, (step, data, on) => consume(on, 'notify', e, id, step, data))),
+      (e, id) => notifyCustomer(sql, mailer, { letter: 'happy', order: e.data as never }, (step, data, on) => consume(on, 'notify', e, id, step, data)),
     ],
   ];
   let event: SagaEvent | undefined = events[0];

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { PoolClient } from 'pg';
 
 /**
  * node-postgres, loaded through `require`: OpenTelemetry's pg
@@ -38,6 +39,12 @@ export interface Queries {
 export interface Sql extends Queries {
   /** Runs `work` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` on one connection, each statement a transaction of its own.
+   * If `work` throws, the connection is closed rather than pooled, so a
+   * session-level lock it took cannot outlive the failure.
+   */
+  session<T>(work: (session: Queries) => Promise<T>): Promise<T>;
   end(): Promise<void>;
 }
 
@@ -75,34 +82,46 @@ export function createSql({ url, poolMax = 5, applicationName = 'ordersaga' }: S
   // answered 503), and this listener keeps the event from ending the process.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
+  /** `work` on a checked-out connection; `drop` closes it when it is released, rather than pooling it. */
+  async function onConnection<T>(work: (client: PoolClient, drop: () => void) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken = false;
+    // The pool listens to idle connections only: one that breaks between
+    // this connection's statements (the server restarted) must fail the
+    // next statement, not end the process with an unheard error.
+    const drop = () => {
+      broken = true;
+    };
+    client.on('error', drop);
+    try {
+      return await work(client, drop);
+    } finally {
+      client.off('error', drop);
+      client.release(broken);
+    }
+  }
   return {
     ...queriesOf(pool),
-    async transaction(work) {
-      const client = await pool.connect();
-      let broken = false;
-      // The pool listens to idle connections only: one that breaks between
-      // this transaction's statements (the server restarted) must fail the
-      // next statement, not end the process with an unheard error.
-      const onError = () => {
-        broken = true;
-      };
-      client.on('error', onError);
-      try {
+    transaction: (work) =>
+      onConnection(async (client, drop) => {
         await client.query('begin');
-        const result = await work(queriesOf(client));
-        await client.query('commit');
-        return result;
-      } catch (err) {
-        // A connection that cannot even roll back is broken: the pool drops it.
-        await client.query('rollback').catch(() => {
-          broken = true;
-        });
-        throw err;
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
-    },
+        try {
+          const result = await work(queriesOf(client));
+          await client.query('commit');
+          return result;
+        } catch (err) {
+          // A connection that cannot even roll back is broken: the pool drops it.
+          await client.query('rollback').catch(drop);
+          throw err;
+        }
+      }),
+    session: (work) =>
+      onConnection((client, drop) =>
+        work(queriesOf(client)).catch((err: unknown) => {
+          drop();
+          throw err;
+        }),
+      ),
     end: () => pool.end(),
   };
 }

@@ -16,8 +16,7 @@ function letter<N extends EventName & ('order.confirmed' | 'order.cancelled')>(k
   return {
     emits: ['notification.sent'],
     describe,
-    handle: ({ event, consume }, { rt, deps }: Context<Deps>) =>
-      rt.sql.transaction((tx) => notifyCustomer(tx, deps.mailer, { letter: kind, order: event.data } as Outcome, consume)),
+    handle: ({ event, consume }, { rt, deps }: Context<Deps>) => notifyCustomer(rt.sql, deps.mailer, { letter: kind, order: event.data } as Outcome, consume),
   };
 }
 

@@ -13,17 +13,31 @@ import notify from './index.js';
 describe('notify', () => {
   /** How many letters were handed to the mailer: in SES mode, each is an email sent. */
   let handed = 0;
+  /** How many of the next letters the mailer fails on, as SES does when it is down. */
+  let failing = 0;
   const counted: typeof notify = {
     ...notify,
     async setup(rt, config) {
       const { mailer } = await notify.setup(rt, config);
-      return { mailer: { send: (letter, onDryRun) => ((handed += 1), mailer.send(letter, onDryRun)) } satisfies Mailer };
+      const send: Mailer['send'] = (letter, onDryRun) => {
+        handed += 1;
+        if (failing > 0) return (failing -= 1), Promise.reject(new Error('SES is unavailable'));
+        return mailer.send(letter, onDryRun);
+      };
+      return { mailer: { send } };
     },
   };
   const f = useFunction(counted);
   beforeEach(() => {
     handed = 0;
+    failing = 0;
   });
+  /**
+   * Expects no letter lock held by any connection once deliveries have answered (a failed delivery's connection
+   * is closed, and its server process lets the lock go as it exits, a moment later).
+   */
+  const noLockHeld = () =>
+    expect.poll(async () => Number((await f.db.raw("select count(*) as n from pg_locks where locktype = 'advisory'")).rows[0].n), { timeout: 2000 }).toBe(0);
 
   const confirmed = (account: Account, amount = 3_000, seats = 1): OrderConfirmed => ({
     orderId: newId(),
@@ -109,6 +123,7 @@ describe('notify', () => {
       expect(new Set(answers.map((a) => a.event?.id)).size).toBe(1);
       expect(await lettersOf(order.orderId)).toHaveLength(1);
       expect(handed).toBe(1);
+      await noLockHeld();
     });
 
     it("the same order's outcome under another event id writes no second letter", async () => {
@@ -122,6 +137,7 @@ describe('notify', () => {
       expect(late.status).toBeLessThan(300);
       expect(await lettersOf(order.orderId)).toEqual([expect.objectContaining({ letter: 'happy' })]);
       expect(handed).toBe(1);
+      await noLockHeld();
     });
 
     it("the same order's outcome under different event ids at once hands one letter to the mailer", async () => {
@@ -132,6 +148,44 @@ describe('notify', () => {
       expect(answers.filter((a) => a.event?.type === 'dev.ordersaga.notification.sent')).toHaveLength(1);
       expect(await lettersOf(order.orderId)).toHaveLength(1);
       expect(handed).toBe(1);
+      await noLockHeld();
+    });
+
+    it('a redelivery after the mailer failed sends the letter: the failed delivery wrote nothing and held on to no lock', async () => {
+      const ada = await seedAccount(f.db);
+      const order = confirmed(ada);
+      const event = cloudEvent('order.confirmed', order);
+      failing = 1;
+      const failed = await deliver(f.url, event);
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(await lettersOf(order.orderId)).toEqual([]);
+      expect(await f.db('inbox').where({ consumer: 'notify', id: event.id })).toEqual([]);
+      await noLockHeld();
+      const again = await deliver(f.url, event);
+      expect(again.status).toBe(200);
+      expect(again.event?.type).toBe('dev.ordersaga.notification.sent');
+      expect(await lettersOf(order.orderId)).toHaveLength(1);
+      expect(handed).toBe(2);
+      await noLockHeld();
+    });
+
+    it('while one delivery holds the letter, another for the same order waits, then answers without a second letter', async () => {
+      const ada = await seedAccount(f.db);
+      const order = confirmed(ada);
+      const holder = await f.db.client.acquireConnection();
+      try {
+        // Another connection holds the order's letter lock, as a delivery between its two statements does.
+        await f.db.raw('select pg_advisory_lock(notify_lock_key(?))', [order.orderId]).connection(holder);
+        const waiting = deliver(f.url, cloudEvent('order.confirmed', order));
+        await new Promise((r) => setTimeout(r, 200));
+        expect(await lettersOf(order.orderId)).toEqual([]);
+        await f.db.raw('select pg_advisory_unlock(notify_lock_key(?))', [order.orderId]).connection(holder);
+        expect((await waiting).status).toBe(200);
+      } finally {
+        await f.db.client.releaseConnection(holder);
+      }
+      expect(await lettersOf(order.orderId)).toHaveLength(1);
+      await noLockHeld();
     });
   });
 
@@ -142,6 +196,7 @@ describe('notify', () => {
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(await snapshot(f.db)).toEqual(before);
+      await noLockHeld();
     });
 
     it.each([
