@@ -42,7 +42,12 @@ async function settledTrace(read: () => Promise<Trace | undefined>, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const trace = await read();
-    const done = trace?.spans.some((s) => s.name === 'CloudEvents Create dev.ordersaga.notification.sent') && trace.spans.some((s) => s.name === 'trigger:notify-on-order-confirmed.ordersaga');
+    // Each process exports on its own schedule: under load the saga's last spans can arrive before its first.
+    const services = new Set(trace?.spans.map((s) => s.service));
+    const done =
+      [...SAGA].every((service) => services.has(service)) &&
+      trace!.spans.some((s) => s.name === 'CloudEvents Create dev.ordersaga.notification.sent') &&
+      trace!.spans.some((s) => s.name === 'trigger:notify-on-order-confirmed.ordersaga');
     if (done) {
       // One more export interval, for the spans that end last.
       await new Promise((resolve) => setTimeout(resolve, 1500));
