@@ -16,6 +16,8 @@ import { request } from './harness.js';
 import { startStackProcess, type RunningStack } from './stack-process.js';
 
 const SAGA = ['accounts', 'deposit', 'place-order', 'reserve-slot', 'charge', 'notify'];
+/** The functions an order's events pass through. */
+const ORDER_PATH = ['place-order', 'reserve-slot', 'charge', 'notify'];
 const hex = (bytes: number) => newId().replace(/-/g, '').slice(0, bytes * 2);
 
 /** A customer's journey, every request in the trace of `traceparent` when given: an account, a deposit, a slot, a confirmed order. */
@@ -42,10 +44,10 @@ async function settledTrace(read: () => Promise<Trace | undefined>, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const trace = await read();
-    // Each process exports on its own schedule: under load the saga's last spans can arrive before its first.
+    // Each process exports on its own schedule: under load the order's last hops can arrive before its first.
     const services = new Set(trace?.spans.map((s) => s.service));
     const done =
-      [...SAGA].every((service) => services.has(service)) &&
+      ORDER_PATH.every((service) => services.has(service)) &&
       trace!.spans.some((s) => s.name === 'CloudEvents Create dev.ordersaga.notification.sent') &&
       trace!.spans.some((s) => s.name === 'trigger:notify-on-order-confirmed.ordersaga');
     if (done) {
