@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { checkPorts, freePort, PortTakenError } from './ports.js';
+import { checkPorts, FREE_PORTS, freePort, PortTakenError } from './ports.js';
 
 /** Another program holding a port on 127.0.0.1. */
 async function occupy(): Promise<{ port: number; close(): Promise<void> }> {
@@ -12,6 +12,19 @@ async function occupy(): Promise<{ port: number; close(): Promise<void> }> {
 describe('the port check', () => {
   it('passes free ports and skips port 0', async () => {
     await expect(checkPorts([{ port: await freePort(), variable: 'GATEWAY_PORT', what: 'the API gateway' }, { port: 0, variable: 'BROKER_PORT', what: 'the Broker ingress' }])).resolves.toBeUndefined();
+  });
+
+  it('picks free ports below the range outgoing connections take theirs from, each once, and ones nothing listens on', async () => {
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    // Never the same port twice in one process: a stack picks its functions' ports before any of them listens.
+    expect(new Set(ports).size).toBe(ports.length);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(FREE_PORTS.from);
+      expect(port).toBeLessThanOrEqual(FREE_PORTS.to);
+    }
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(ports[0], '127.0.0.1', resolve));
+    await new Promise((resolve) => server.close(resolve));
   });
 
   it('names every taken port and the variable that moves it', async () => {

@@ -3,6 +3,7 @@
  * another program holds stops `npm start` with the variable to change,
  * rather than half a stack and an EADDRINUSE.
  */
+import { randomInt } from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
 
@@ -34,11 +35,27 @@ async function probe(port: number): Promise<number | undefined> {
   return listened;
 }
 
-/** A TCP port nobody listens on right now. */
+/**
+ * Where free ports are picked: below the ephemeral range (32768 up on Linux,
+ * 49152 up on macOS and Windows), from which the kernel gives outgoing
+ * connections their local ports. A port from that range can be taken by a
+ * connection between the probe and the listen, and a function process then
+ * cannot start on the port its Triggers were resolved to.
+ */
+export const FREE_PORTS = { from: 20_000, to: 32_767 } as const;
+
+/** Ports this process was given already: its servers may not all listen yet. */
+const handedOut = new Set<number>();
+
+/** A port nothing listens on now, from FREE_PORTS, and not one given before to this process. */
 export async function freePort(): Promise<number> {
-  const port = await probe(0);
-  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FREE_PORTS.from + randomInt(FREE_PORTS.to - FREE_PORTS.from + 1);
+    if (handedOut.has(port) || (await probe(port)) === undefined || handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port on 127.0.0.1 between ${FREE_PORTS.from} and ${FREE_PORTS.to}`);
 }
 
 /** `port`, or a free port when it is 0. */
