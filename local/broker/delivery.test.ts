@@ -100,6 +100,20 @@ describe('delivery to a Trigger subscriber', () => {
     expect(String(first!.fields?.reason)).toMatch(/no response within 100 ms/);
   });
 
+  it('counts a reply over the size limit (16 MiB) as a failed attempt, not as no reply', async () => {
+    const huge = Buffer.alloc(16 * 1024 * 1024 + 1, 'x');
+    const replyHeaders = { 'content-type': 'application/json', 'ce-id': 'r1', 'ce-type': 'y', 'ce-source': '/s', 'ce-specversion': '1.0' };
+    const sub = await subscriber((_req, i) => (i === 0 ? { status: 200, headers: replyHeaders, body: huge } : { status: 202 }));
+    const { broker: b, ingress, log } = await broker([brokerManifest(), triggerManifest('t', sub.url, { delivery: { retry: 1 } })]);
+    await post(ingress, testEvent('x'));
+    await sub.waitFor(2);
+    await idle(b);
+    expect(b.stats()).toMatchObject({ delivered: 1, retried: 1, failed: 0 });
+    const first = log.lines.find((l) => l.message === 'delivery' && l.fields?.attempt === 1);
+    expect(first!.fields).toMatchObject({ status: null, outcome: 'retrying' });
+    expect(String(first!.fields?.reason)).toMatch(/response body over 16777216 bytes/);
+  });
+
   it('dead-letters the event with knativeerrordest, knativeerrorcode and knativeerrordata', async () => {
     const sub = await subscriber(() => ({ status: 422, body: 'slot name is required' }));
     const dls = await subscriber();

@@ -326,7 +326,10 @@ export function createSender(maxResponseBytes: number): Sender {
           if ((size += chunk.length) > maxResponseBytes) fail(new SendError(`response body over ${maxResponseBytes} bytes`, 'too-large'));
           else chunks.push(chunk);
         });
-        response.on('end', () => settle(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) })));
+        // A body refused as too large may still end: the whole of it can come in the chunk that went over.
+        response.on('end', () =>
+          settle(() => (cause ? reject(cause) : resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }))),
+        );
         response.on('error', (err) => failed(err, true));
         response.on('close', () => response.complete || failed(new Error('response ended early'), true));
       });
