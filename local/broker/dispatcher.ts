@@ -299,9 +299,13 @@ export function createSender(maxResponseBytes: number): Sender {
       const headers = { ...message.headers, 'content-length': String(message.body.length) };
       const request = (secure ? https : http).request(url, { method: 'POST', agent: secure ? agents.https : agents.http, headers });
       let [cause, settled] = [undefined as SendError | undefined, false];
+      // The exchange is cut short and answered at once. The request is destroyed without the error: an error passed on
+      // is emitted on the socket a tick later, and if the response ended meanwhile (the whole body came in the chunk
+      // that went over the limit) the socket is no longer the request's and nothing hears it.
       const fail = (error: SendError) => {
         cause ??= error;
-        request.destroy(error);
+        request.destroy();
+        settle(() => reject(cause));
       };
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(new SendError(`no response within ${timeoutMs} ms`, 'timeout')), timeoutMs);
       const onAbort = () => fail(abandoned());
@@ -326,10 +330,7 @@ export function createSender(maxResponseBytes: number): Sender {
           if ((size += chunk.length) > maxResponseBytes) fail(new SendError(`response body over ${maxResponseBytes} bytes`, 'too-large'));
           else chunks.push(chunk);
         });
-        // A body refused as too large may still end: the whole of it can come in the chunk that went over.
-        response.on('end', () =>
-          settle(() => (cause ? reject(cause) : resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }))),
-        );
+        response.on('end', () => settle(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) })));
         response.on('error', (err) => failed(err, true));
         response.on('close', () => response.complete || failed(new Error('response ended early'), true));
       });
