@@ -298,14 +298,14 @@ export function createSender(maxResponseBytes: number): Sender {
       const secure = url.protocol === 'https:';
       const headers = { ...message.headers, 'content-length': String(message.body.length) };
       const request = (secure ? https : http).request(url, { method: 'POST', agent: secure ? agents.https : agents.http, headers });
-      let [cause, settled] = [undefined as SendError | undefined, false];
-      // The exchange is cut short and answered at once. The request is destroyed without the error: an error passed on
-      // is emitted on the socket a tick later, and if the response ended meanwhile (the whole body came in the chunk
-      // that went over the limit) the socket is no longer the request's and nothing hears it.
+      let settled = false;
+      // The exchange is cut short and answered at once (the first outcome is the one reported). The request is
+      // destroyed without the error: an error passed on is emitted on the socket a tick later, and if the response
+      // ended meanwhile (the whole body came in the chunk that went over the limit) the socket is no longer the
+      // request's and nothing hears it.
       const fail = (error: SendError) => {
-        cause ??= error;
         request.destroy();
-        settle(() => reject(cause));
+        settle(() => reject(error));
       };
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(new SendError(`no response within ${timeoutMs} ms`, 'timeout')), timeoutMs);
       const onAbort = () => fail(abandoned());
@@ -321,7 +321,7 @@ export function createSender(maxResponseBytes: number): Sender {
         settle(() => {
           const code = (err as NodeJS.ErrnoException).code;
           const stale = !responded && request.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
-          reject(cause ?? new SendError(err.message || 'connection failed', 'network', stale));
+          reject(new SendError(err.message || 'connection failed', 'network', stale));
         });
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
