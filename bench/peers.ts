@@ -248,7 +248,7 @@ async function main(): Promise<number> {
   const heading =
     `## ordersaga, Restate and DBOS, side by side\n\n` +
     `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (load average ${load} at the start); Node ${process.version}; PostgreSQL ${postgres}; ${peersWanted ? `${peerVersions()}; ` : ''}` +
-    `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up${ROUNDS > 1 ? `, each system's best of ${ROUNDS} rounds (run forward, then reversed)` : ''}; every order waited to its terminal status and its letter; ` +
+    `closed loop, ${settings.seconds} s per level after ${settings.warmupSeconds} s of warm-up${ROUNDS > 1 ? `, each system's best of ${ROUNDS} rounds (${ROUNDS === 2 ? 'run forward, then reversed' : 'run forward and reversed in turn'})` : ''}; every order waited to its terminal status and its letter; ` +
     `1 in ${UNDERFUNDED_EVERY} accounts underfunded (its orders cancelled insufficient_funds, seats released). ` +
     `CPU per order: every process of the system plus PostgreSQL, from /proc.`;
   const markdown = renderReport(results, settings.levels, targets, heading);
